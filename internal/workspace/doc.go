@@ -1,0 +1,18 @@
+// Package workspace finds, creates and opens an IPOS workspace: the .ipos/
+// folder that holds the node identity, the configuration and the datasets.
+//
+// Layout:
+//
+//	.ipos/
+//	  config.yaml          typed configuration (WorkspaceConfig)
+//	  node.key             the node's ed25519 private key, PKCS#8 PEM, mode 0600
+//	  keys/<dataset>.key   each dataset's ed25519 private key, mode 0600
+//	  datasets/<dataset>/  one ODF dataset per folder, named by its ID
+//	                       without "did:odf:" (blocks, data, checkpoints,
+//	                       refs/head, info/alias)
+//	  lock                 taken while datasets are created or renamed
+//
+// Invariants: a dataset folder appears under datasets/ only complete (it is
+// built under a temporary name and renamed), and at most one dataset has a
+// given alias.
+package workspace
