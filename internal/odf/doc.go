@@ -13,7 +13,7 @@
 //     bounds-checked, nesting is capped, and a vector may not claim more
 //     elements than the buffer could hold.
 //
-// The package imports only the standard library and the FlatBuffers
-// runtime's builder; everything above it (stores, chains, the CLI) imports
-// it, never the other way round.
+// The package imports only the standard library, the FlatBuffers
+// runtime's builder and yaml.v3; everything above it (stores, chains, the
+// CLI) imports it, never the other way round.
 package odf

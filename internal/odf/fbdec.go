@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -303,7 +304,9 @@ func (r *reader) field(t tableRef, v reflect.Value, f fieldInfo, depth int) erro
 			if err != nil {
 				return err
 			}
-			if err := json.Unmarshal([]byte(s), &x); err != nil {
+			dec := json.NewDecoder(strings.NewReader(s))
+			dec.UseNumber()
+			if err := dec.Decode(&x); err != nil {
 				return r.errf("extra attributes are not a JSON object: %v", err)
 			}
 		}

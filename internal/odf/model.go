@@ -6,10 +6,12 @@ import "time"
 // written from the published FlatBuffers schema. Each field carries two tags:
 //
 //	fb:"N[,opt]"  the FlatBuffers vtable slot. A union takes two slots, its
-//	              type at N and its value at N+1. Pointers, interfaces and
-//	              fields marked opt are optional (absent when nil); other
-//	              fields are always written, scalars except when they equal
-//	              their zero default, as FlatBuffers builders do.
+//	              type at N and its value at N+1. Pointers and fields marked
+//	              opt are optional (absent when nil); other fields are
+//	              required and always written, scalars except when they
+//	              equal their zero default, as FlatBuffers builders do. The
+//	              binary codec writes a nil union as absent either way; the
+//	              YAML codec refuses a missing required one.
 //	yaml:"name"   the camelCase key in YAML and JSON.
 //
 // Field order is schema order, which is also serialisation order: the
@@ -156,7 +158,7 @@ type SetPollingSource struct {
 	Fetch      FetchStep     `fb:"0" yaml:"fetch"`
 	Prepare    []PrepStep    `fb:"2,opt" yaml:"prepare"`
 	Read       ReadStep      `fb:"3" yaml:"read"`
-	Preprocess Transform     `fb:"5" yaml:"preprocess"`
+	Preprocess Transform     `fb:"5,opt" yaml:"preprocess"`
 	Merge      MergeStrategy `fb:"7" yaml:"merge"`
 }
 
@@ -215,7 +217,7 @@ type SetDataSchema struct {
 type AddPushSource struct {
 	SourceName string        `fb:"0" yaml:"sourceName"`
 	Read       ReadStep      `fb:"1" yaml:"read"`
-	Preprocess Transform     `fb:"3" yaml:"preprocess"`
+	Preprocess Transform     `fb:"3,opt" yaml:"preprocess"`
 	Merge      MergeStrategy `fb:"5" yaml:"merge"`
 }
 
@@ -283,16 +285,16 @@ type RequestHeader struct {
 // FetchStepURL fetches one URL.
 type FetchStepURL struct {
 	URL       string          `fb:"0" yaml:"url"`
-	EventTime EventTimeSource `fb:"1" yaml:"eventTime"`
-	Cache     SourceCaching   `fb:"3" yaml:"cache"`
+	EventTime EventTimeSource `fb:"1,opt" yaml:"eventTime"`
+	Cache     SourceCaching   `fb:"3,opt" yaml:"cache"`
 	Headers   []RequestHeader `fb:"5,opt" yaml:"headers"`
 }
 
 // FetchStepFilesGlob fetches local files matching a glob.
 type FetchStepFilesGlob struct {
 	Path      string          `fb:"0" yaml:"path"`
-	EventTime EventTimeSource `fb:"1" yaml:"eventTime"`
-	Cache     SourceCaching   `fb:"3" yaml:"cache"`
+	EventTime EventTimeSource `fb:"1,opt" yaml:"eventTime"`
+	Cache     SourceCaching   `fb:"3,opt" yaml:"cache"`
 	Order     *SourceOrdering `fb:"5" yaml:"order"`
 }
 

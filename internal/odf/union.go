@@ -2,7 +2,6 @@ package odf
 
 import (
 	"reflect"
-	"strings"
 )
 
 // unionMember is one variant of a union: its Go type and its ODF name,
@@ -24,18 +23,6 @@ func (u *unionInfo) tagOf(t reflect.Type) (byte, bool) {
 		}
 	}
 	return 0, false
-}
-
-// byName finds a member by its kind tag. kamu writes PascalCase and also
-// accepts camelCase and lowercase; matching without regard to case accepts
-// all three.
-func (u *unionInfo) byName(name string) (unionMember, bool) {
-	for _, m := range u.members {
-		if strings.EqualFold(m.name, name) {
-			return m, true
-		}
-	}
-	return unionMember{}, false
 }
 
 func (u *unionInfo) names() []string {
