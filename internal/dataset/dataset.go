@@ -36,8 +36,28 @@ type Dataset struct {
 	ID    odf.DatasetID
 	Alias string
 	Dir   string
+	// Store is the dataset's storage of record.
 	Store *store.Dataset
+	// Chain reads blocks through the block cache, when there is one.
 	Chain *chain.Chain
+
+	cache *store.Packed
+}
+
+// UseBlockCache makes the chain read blocks through a pack file at path
+// (see store.Packed). Integrity verification still reads the blocks
+// themselves.
+func (d *Dataset) UseBlockCache(path string) {
+	d.cache = store.NewPacked(d.Store.Blocks, path)
+	d.Chain = chain.New(d.cache, d.Store.Refs)
+}
+
+// Close writes what the block cache learnt. The dataset stays usable.
+func (d *Dataset) Close() error {
+	if d.cache == nil {
+		return nil
+	}
+	return d.cache.Flush()
 }
 
 // Open opens the dataset in dir, whose name is the dataset ID's multibase

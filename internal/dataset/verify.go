@@ -73,7 +73,7 @@ func (d *Dataset) VerifyIntegrity(ctx context.Context, progress func(blocks int)
 			case errors.Is(err, store.ErrNotFound):
 				return nil, fault(obj, nil, err, "missing: block #%d (%s) links to it", blocks[len(blocks)-1].SequenceNumber, blocks[len(blocks)-1].Hash)
 			case errors.Is(err, store.ErrCorrupt):
-				return nil, fault(obj, h, err, "its content does not match its hash (%v)", err)
+				return nil, fault(obj, h, err, "its content does not match its hash; restore %s from a replica or backup", d.BlockPath(h))
 			}
 			return nil, fault(obj, h, err, "%v", err)
 		}
@@ -156,8 +156,11 @@ func checkObject(ctx context.Context, s store.ObjectStore, h odf.Multihash, size
 	}
 	defer rc.Close()
 	n, err := io.Copy(io.Discard, rc)
+	if errors.Is(err, store.ErrCorrupt) {
+		return n, fmt.Errorf("its content does not match its hash: %w", err)
+	}
 	if err != nil {
-		return n, fmt.Errorf("content does not match its hash: %w", err)
+		return n, err
 	}
 	if uint64(n) != size {
 		return n, fmt.Errorf("file has %d bytes, the block records %d", n, size)

@@ -37,7 +37,7 @@ func (w *Workspace) Datasets(ctx context.Context) ([]*dataset.Dataset, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		d, err := dataset.Open(filepath.Join(w.DatasetsDir(), e.Name()))
+		d, err := w.openDataset(filepath.Join(w.DatasetsDir(), e.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -59,7 +59,7 @@ func (w *Workspace) Dataset(ctx context.Context, ref string) (*dataset.Dataset, 
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("%w: %s", ErrDatasetNotFound, ref)
 		}
-		return dataset.Open(dir)
+		return w.openDataset(dir)
 	}
 	all, err := w.Datasets(ctx)
 	if err != nil {
@@ -77,6 +77,16 @@ func (w *Workspace) Dataset(ctx context.Context, ref string) (*dataset.Dataset, 
 		hint = "known datasets: " + strings.Join(names, ", ")
 	}
 	return nil, fmt.Errorf("%w: %q (%s)", ErrDatasetNotFound, ref, hint)
+}
+
+// openDataset opens a dataset with its block cache under .ipos/cache.
+func (w *Workspace) openDataset(dir string) (*dataset.Dataset, error) {
+	d, err := dataset.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	d.UseBlockCache(filepath.Join(w.Dir(), "cache", d.ID.Multibase(), "blocks.pack"))
+	return d, nil
 }
 
 // AddDatasets creates datasets from snapshots. Inputs of derivative

@@ -1,0 +1,46 @@
+# IPOS build, demo, test and check targets. `make demo` and `make test` are
+# the two commands of the README's quick start.
+
+GO      ?= go
+BIN     := bin/ipos
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/ipos-dev/ipos/internal/cli.Version=$(VERSION)
+
+.PHONY: all build demo test test-race fuzz bench check tidy-check clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ipos
+
+demo: build
+	IPOS=$(CURDIR)/$(BIN) ./scripts/demo.sh
+
+test:
+	$(GO) test -count=1 ./...
+
+test-race:
+	$(GO) test -count=1 -race ./...
+
+# Short fuzzing runs of every decoder and parser.
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeBlock -fuzztime=30s ./internal/odf/
+	$(GO) test -run='^$$' -fuzz=FuzzParseSnapshots -fuzztime=30s ./internal/odf/
+	$(GO) test -run='^$$' -fuzz=FuzzUnmarshalBlockYAML -fuzztime=30s ./internal/odf/
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 ./internal/cli/
+
+check: tidy-check
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting" >&2; exit 1)
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+tidy-check:
+	@cp go.mod /tmp/ipos-go.mod.bak; cp go.sum /tmp/ipos-go.sum.bak
+	@$(GO) mod tidy
+	@if ! diff -q go.mod /tmp/ipos-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/ipos-go.sum.bak >/dev/null; then \
+		echo "go mod tidy changed go.mod/go.sum: commit the tidied files" >&2; exit 1; fi
+
+clean:
+	rm -rf bin
