@@ -14,7 +14,8 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ipos
 
 demo: build
-	IPOS=$(CURDIR)/$(BIN) ./scripts/demo.sh
+	$(GO) build -o bin/demo-httpd ./scripts/httpd
+	IPOS=$(CURDIR)/$(BIN) HTTPD=$(CURDIR)/bin/demo-httpd ./scripts/demo.sh
 
 test:
 	$(GO) test -count=1 ./...

@@ -5,9 +5,15 @@
 set -euo pipefail
 
 IPOS="${IPOS:-$(pwd)/bin/ipos}"
+HTTPD="${HTTPD:-$(pwd)/bin/demo-httpd}"
 EXAMPLES="$(pwd)/examples"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ipos-demo.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+HTTPD_PID=""
+cleanup() {
+  if [ -n "$HTTPD_PID" ]; then kill "$HTTPD_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 cd "$WORK"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -25,6 +31,40 @@ run log covid.cases.per-capita
 
 step "The same block as kamu would print it"
 run log covid.cases --limit 1 -o yaml
+
+step "Root datasets: a CSV snapshot polled from files"
+mkdir -p data
+cp "$EXAMPLES/data/regions-1.csv" data/
+run pull regions
+run tail regions
+
+step "Push ingest: NDJSON batches into a Ledger (a repeated row is dropped)"
+run ingest covid.cases "$EXAMPLES/data/cases-2026-11-01.ndjson"
+run ingest covid.cases "$EXAMPLES/data/cases-2026-11-02.ndjson"
+run tail covid.cases -n 5
+
+step "A gzipped NDJSON file over HTTP, with its ETag kept as source state"
+"$HTTPD" -dir "$EXAMPLES/data" -addr-file "$WORK/httpd.addr" &
+HTTPD_PID=$!
+for _ in $(seq 50); do [ -s "$WORK/httpd.addr" ] && break; sleep 0.1; done
+export IPOS_DEMO_HTTP="$(cat "$WORK/httpd.addr")"
+run pull covid.tests
+echo "(pulling again: the server answers 304 Not Modified, so nothing is committed)"
+run pull covid.tests
+
+step "The snapshot changes: retractions (-R) and corrections (-C/+C) appear"
+cp "$EXAMPLES/data/regions-2.csv" data/
+run pull --all
+run tail regions
+run inspect schema regions
+
+step "The watermark only moves forward"
+run set-watermark covid.cases 2026-11-03
+if "$IPOS" set-watermark covid.cases 2026-10-01 2>/dev/null; then
+  echo "demo: the watermark moved back" >&2
+  exit 1
+fi
+echo "(moving it back to 2026-10-01 was refused)"
 
 step "Integrity: every block, link and data file checked"
 run verify --integrity --all

@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+type ingestOptions struct {
+	sourceName string
+}
+
+func newIngestCommand(g *globals) *cobra.Command {
+	var opts ingestOptions
+	c := &cobra.Command{
+		Use:   "ingest NAME FILE...|-",
+		Short: "Push data into a root dataset through its push source",
+		Long: `Push files (or standard input, "-") into a root dataset through one of its
+push sources (AddPushSource): they are read as the source says, merged with
+the dataset's history and committed as one AddData block.`,
+		Example: `  ipos ingest covid.cases data/2026-11-01.ndjson
+  cat batch.ndjson | ipos ingest covid.cases -
+  ipos ingest sales --source-name shop-a orders.csv`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runIngest(cmd.Context(), g, opts, args[0], args[1:])
+		},
+	}
+	c.Flags().StringVar(&opts.sourceName, "source-name", "", "push source to use (needed when the dataset has several)")
+	return c
+}
+
+func runIngest(ctx context.Context, g *globals, opts ingestOptions, name string, files []string) error {
+	w, err := g.openWorkspace()
+	if err != nil {
+		return err
+	}
+	d, err := w.Dataset(ctx, name)
+	if err != nil {
+		return err
+	}
+	eng, in, done, err := openIngester(ctx, g, w, "ingesting")
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	defer done()
+	label := files[0]
+	if len(files) == 1 && files[0] == "-" {
+		// Standard input is spooled to a file: readers need a path.
+		tmp, err := os.CreateTemp(filepath.Join(w.Dir(), "tmp"), "stdin-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		if _, err := io.Copy(tmp, g.streams.In); err != nil {
+			tmp.Close()
+			return err
+		}
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		files, label = []string{tmp.Name()}, "<stdin>"
+	} else {
+		for i, f := range files {
+			abs, err := filepath.Abs(f)
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(abs); err != nil {
+				return err
+			}
+			files[i] = abs
+		}
+	}
+	r, err := in.Push(ctx, d, opts.sourceName, files, label)
+	if err != nil {
+		return err
+	}
+	if r == nil {
+		fmt.Fprintf(g.streams.Out, "%s: nothing new to commit\n", d.Alias)
+		return nil
+	}
+	printCommit(g, *r)
+	return nil
+}

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ipos-dev/ipos/internal/engine"
+	"github.com/ipos-dev/ipos/internal/ingest"
+)
+
+type tailOptions struct {
+	n      int
+	output string
+}
+
+func newTailCommand(g *globals) *cobra.Command {
+	var opts tailOptions
+	c := &cobra.Command{
+		Use:   "tail NAME",
+		Short: "Show a dataset's last records, system columns included",
+		Long: `Show the last records of a dataset in offset order, with the system columns
+offset, op (0 +A append, 1 -R retract, 2 -C correct from, 3 +C correct to),
+system_time and event_time.`,
+		Example: `  ipos tail regions
+  ipos tail covid.cases -n 5 -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTail(cmd.Context(), g, opts, args[0])
+		},
+	}
+	c.Flags().IntVarP(&opts.n, "num-records", "n", 10, "number of records to show")
+	addOutputFlag(c, &opts.output, "table", "table", "csv", "json")
+	return c
+}
+
+func runTail(ctx context.Context, g *globals, opts tailOptions, name string) error {
+	if opts.n <= 0 {
+		return usagef("-n must be positive")
+	}
+	w, err := g.openWorkspace()
+	if err != nil {
+		return err
+	}
+	d, err := w.Dataset(ctx, name)
+	if err != nil {
+		return err
+	}
+	files, err := ingest.DataFiles(ctx, d)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		if !g.quiet {
+			fmt.Fprintf(g.streams.Err, "%s has no data yet\n", d.Alias)
+		}
+		return nil
+	}
+	cfg := engine.DefaultConfig()
+	eng, err := engine.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	quoted := make([]string, len(files))
+	for i, f := range files {
+		quoted[i] = "'" + strings.ReplaceAll(f, "'", "''") + "'"
+	}
+	st, err := d.Chain.LoadState(ctx)
+	if err != nil {
+		return err
+	}
+	off := quoteIdent(vocabOffset(st))
+	q := fmt.Sprintf("SELECT * FROM (SELECT * FROM read_parquet([%s]) ORDER BY %s DESC LIMIT %d) ORDER BY %s",
+		strings.Join(quoted, ", "), off, opts.n, off)
+	res, err := eng.Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	return printResult(g, opts.output, res)
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// printResult prints query results as a table, CSV or JSON records.
+func printResult(g *globals, format string, res *engine.Result) error {
+	switch format {
+	case "json":
+		rows := make([]map[string]any, len(res.Rows))
+		for i, r := range res.Rows {
+			m := make(map[string]any, len(r))
+			for j, v := range r {
+				m[res.Columns[j]] = jsonValue(v)
+			}
+			rows[i] = m
+		}
+		enc := json.NewEncoder(g.streams.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	case "csv":
+		cw := csv.NewWriter(g.streams.Out)
+		cw.Write(res.Columns)
+		for _, r := range res.Rows {
+			cells := make([]string, len(r))
+			for j, v := range r {
+				cells[j] = cellString(v, "")
+			}
+			cw.Write(cells)
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	t := newTable(g.streams.Out, res.Columns...)
+	for _, r := range res.Rows {
+		cells := make([]string, len(r))
+		for j, v := range r {
+			cells[j] = cellString(v, "null")
+		}
+		t.row(cells...)
+	}
+	return t.flush()
+}
+
+func cellString(v any, null string) string {
+	switch x := v.(type) {
+	case nil:
+		return null
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	case []byte:
+		return fmt.Sprintf("%x", x)
+	}
+	return fmt.Sprint(v)
+}
+
+func jsonValue(v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	case []byte:
+		return fmt.Sprintf("%x", x)
+	}
+	return v
+}

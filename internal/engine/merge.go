@@ -1,0 +1,484 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ipos-dev/ipos/internal/odf"
+)
+
+// Vocab names the system columns.
+type Vocab struct{ Offset, Op, SystemTime, EventTime string }
+
+// DefaultVocab returns ODF's default column names.
+func DefaultVocab() Vocab {
+	return Vocab{Offset: "offset", Op: "op", SystemTime: "system_time", EventTime: "event_time"}
+}
+
+// VocabFrom applies a SetVocab event (nil allowed) over the defaults.
+func VocabFrom(v *odf.SetVocab) Vocab {
+	d := DefaultVocab()
+	if v == nil {
+		return d
+	}
+	set := func(dst *string, p *string) {
+		if p != nil && *p != "" {
+			*dst = *p
+		}
+	}
+	set(&d.Offset, v.OffsetColumn)
+	set(&d.Op, v.OperationTypeColumn)
+	set(&d.SystemTime, v.SystemTimeColumn)
+	set(&d.EventTime, v.EventTimeColumn)
+	return d
+}
+
+func (v Vocab) withDefaults() Vocab {
+	d := DefaultVocab()
+	if v.Offset == "" {
+		v.Offset = d.Offset
+	}
+	if v.Op == "" {
+		v.Op = d.Op
+	}
+	if v.SystemTime == "" {
+		v.SystemTime = d.SystemTime
+	}
+	if v.EventTime == "" {
+		v.EventTime = d.EventTime
+	}
+	return v
+}
+
+// MergeRequest asks Merge to combine a new batch with a dataset's history.
+type MergeRequest struct {
+	New             string   // table with the new batch (user columns)
+	Prev            []string // Parquet files of the existing slices, in offset order
+	Strategy        odf.MergeStrategy
+	Vocab           Vocab
+	SystemTime      time.Time
+	SourceEventTime *time.Time // event time when the batch has no event-time column; nil → SystemTime
+	NextOffset      uint64     // offset of the first new row
+	Out             string     // Parquet file to write
+}
+
+// MergeResult describes the written slice.
+type MergeResult struct {
+	Rows         int64           // 0: nothing to commit, no file written
+	MaxEventTime *time.Time      // max event time of the written rows
+	Schema       *odf.DataSchema // ODF schema of the file, system columns included
+}
+
+// Parquet settings; see doc.go for why.
+const (
+	parquetCompression  = "snappy"
+	parquetRowGroupSize = 122880
+)
+
+// mergeCtx is the state of one Merge call.
+type mergeCtx struct {
+	e        *Engine
+	req      MergeRequest
+	v        Vocab
+	data     []column // data columns of the new batch, event time excluded
+	hasET    bool
+	newT     string // staged new rows: __et, __etnn, data…, __seq
+	prevV    string // view over Prev, "" when none
+	prevCols map[string]bool
+}
+
+// Merge merges req.New with the history per req.Strategy and writes one
+// Parquet slice to req.Out.
+func (e *Engine) Merge(ctx context.Context, req MergeRequest) (res MergeResult, err error) {
+	defer func() {
+		if err != nil {
+			if ctx.Err() != nil && !strings.Contains(err.Error(), ctx.Err().Error()) {
+				err = fmt.Errorf("%w: %w", err, ctx.Err())
+			}
+			err = fmt.Errorf("engine: merge: %w", err)
+		}
+	}()
+	m := &mergeCtx{e: e, req: req, v: req.Vocab.withDefaults()}
+	if req.SystemTime.IsZero() {
+		return res, fmt.Errorf("system time is not set")
+	}
+	cols, err := e.describe(ctx, quoteIdent(req.New))
+	if err != nil {
+		return res, fmt.Errorf("table %q: %w", req.New, err)
+	}
+	_, changelog := req.Strategy.(odf.MergeStrategyChangelogStream)
+	if p, ok := req.Strategy.(*odf.MergeStrategyChangelogStream); ok && p != nil {
+		changelog = true
+	}
+	var opCol *column
+	for _, c := range cols {
+		switch c.Name {
+		case m.v.Offset, m.v.SystemTime:
+			return res, fmt.Errorf("new data has column %q, which is reserved for a system column", c.Name)
+		case m.v.Op:
+			if !changelog {
+				return res, fmt.Errorf("new data has column %q, which is reserved for the operation type", c.Name)
+			}
+			opCol = &c
+			continue
+		case m.v.EventTime:
+			m.hasET = true
+			continue
+		}
+		m.data = append(m.data, c)
+	}
+	if changelog && opCol == nil {
+		return res, fmt.Errorf("ChangelogStream: new data has no %q column", m.v.Op)
+	}
+	if err := m.stage(ctx, opCol != nil); err != nil {
+		return res, err
+	}
+	defer e.drop(m.newT)
+	if len(req.Prev) > 0 {
+		m.prevV = e.tempName("prev")
+		q := fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM read_parquet(%s, union_by_name=true)", quoteIdent(m.prevV), listLit(req.Prev))
+		if err := e.exec(ctx, q); err != nil {
+			return res, fmt.Errorf("previous slices: %w", err)
+		}
+		defer e.dropView(m.prevV)
+		pc, err := e.describe(ctx, quoteIdent(m.prevV))
+		if err != nil {
+			return res, fmt.Errorf("previous slices: %w", err)
+		}
+		m.prevCols = map[string]bool{}
+		for _, c := range pc {
+			m.prevCols[c.Name] = true
+		}
+	}
+
+	var rows string // SELECT __op, __et, data…, __k… ORDER-ready
+	var order string
+	switch s := deref2(req.Strategy).(type) {
+	case odf.MergeStrategyAppend:
+		rows, order = m.appendRows(nil), "__et, __seq"
+	case odf.MergeStrategyLedger:
+		if err := m.checkColumns("primaryKey", s.PrimaryKey, true, true); err != nil {
+			return res, err
+		}
+		rows, order = m.appendRows(s.PrimaryKey), "__et, __seq"
+	case odf.MergeStrategySnapshot:
+		if err := m.checkColumns("primaryKey", s.PrimaryKey, true, false); err != nil {
+			return res, err
+		}
+		if err := m.checkColumns("compareColumns", s.CompareColumns, false, false); err != nil {
+			return res, err
+		}
+		rows, order = m.snapshotRows(s)
+	case odf.MergeStrategyChangelogStream:
+		if err := m.checkColumns("primaryKey", s.PrimaryKey, true, false); err != nil {
+			return res, err
+		}
+		if err := m.checkOps(ctx); err != nil {
+			return res, err
+		}
+		rows, order = fmt.Sprintf("SELECT __op, __et, %s, __seq FROM %s", m.dataList(""), quoteIdent(m.newT)), "__seq"
+	case odf.MergeStrategyUpsertStream:
+		return res, fmt.Errorf("merge strategy UpsertStream: %w", ErrNotSupported)
+	default:
+		return res, fmt.Errorf("merge strategy %T: %w", req.Strategy, ErrNotSupported)
+	}
+	return m.write(ctx, rows, order)
+}
+
+func deref2(s odf.MergeStrategy) odf.MergeStrategy {
+	switch p := s.(type) {
+	case *odf.MergeStrategyAppend:
+		return *p
+	case *odf.MergeStrategyLedger:
+		return *p
+	case *odf.MergeStrategySnapshot:
+		return *p
+	case *odf.MergeStrategyChangelogStream:
+		return *p
+	case *odf.MergeStrategyUpsertStream:
+		return *p
+	}
+	return s
+}
+
+func tsLit(t time.Time) string {
+	return "TIMESTAMPTZ " + quoteLit(t.UTC().Truncate(time.Millisecond).Format("2006-01-02 15:04:05.000Z07:00"))
+}
+
+// stage copies the new batch into a temp table with the normalised event
+// time (__et), whether the batch had one (__etnn), the data columns with
+// timestamps normalised to UTC milliseconds, and the input order (__seq).
+func (m *mergeCtx) stage(ctx context.Context, withOp bool) error {
+	fallback := m.req.SystemTime
+	if m.req.SourceEventTime != nil {
+		fallback = *m.req.SourceEventTime
+	}
+	et, etnn := tsLit(fallback), "false"
+	if m.hasET {
+		c := quoteIdent(m.v.EventTime)
+		et = fmt.Sprintf("coalesce(date_trunc('millisecond', CAST(%s AS TIMESTAMPTZ)), %s)", c, tsLit(fallback))
+		etnn = c + " IS NOT NULL"
+	}
+	sel := []string{et + " AS __et", etnn + " AS __etnn"}
+	if withOp {
+		sel = append(sel, fmt.Sprintf("CAST(%s AS INTEGER) AS __op", quoteIdent(m.v.Op)))
+	}
+	for _, c := range m.data {
+		sel = append(sel, normalised(quoteIdent(c.Name), c.Type)+" AS "+quoteIdent(c.Name))
+	}
+	sel = append(sel, "rowid AS __seq")
+	m.newT = m.e.tempName("new")
+	q := fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s FROM %s", quoteIdent(m.newT), strings.Join(sel, ", "), quoteIdent(m.req.New))
+	if err := m.e.exec(ctx, q); err != nil {
+		if m.hasET {
+			return fmt.Errorf("event time column %q: %w", m.v.EventTime, err)
+		}
+		return err
+	}
+	return nil
+}
+
+func normalised(expr, typ string) string {
+	if isTimestamp(typ) {
+		return fmt.Sprintf("date_trunc('millisecond', CAST(%s AS TIMESTAMPTZ))", expr)
+	}
+	return expr
+}
+
+// checkColumns checks that names are data columns (or the event time,
+// when allowET) of both the new batch and the previous slices.
+func (m *mergeCtx) checkColumns(what string, names []string, required, allowET bool) error {
+	if required && len(names) == 0 {
+		return fmt.Errorf("%s is empty", what)
+	}
+	for _, n := range names {
+		if allowET && m.hasET && n == m.v.EventTime {
+			continue
+		}
+		if !slices.ContainsFunc(m.data, func(c column) bool { return c.Name == n }) {
+			return fmt.Errorf("%s column %q is not in the new data (columns: %s)", what, n, m.columnNames())
+		}
+		if m.prevV != "" && !m.prevCols[n] {
+			return fmt.Errorf("%s column %q is not in the previous slices", what, n)
+		}
+	}
+	return nil
+}
+
+func (m *mergeCtx) columnNames() string {
+	names := make([]string, len(m.data))
+	for i, c := range m.data {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// dataList renders the data columns, qualified by alias when set.
+func (m *mergeCtx) dataList(alias string) string {
+	parts := make([]string, len(m.data))
+	for i, c := range m.data {
+		if alias != "" {
+			parts[i] = alias + "." + quoteIdent(c.Name)
+		} else {
+			parts[i] = quoteIdent(c.Name)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ledgerMatch matches a previous row p with a staged new row n on pk.
+func (m *mergeCtx) ledgerMatch(pk []string) string {
+	conds := make([]string, len(pk))
+	for i, k := range pk {
+		nk := "n." + quoteIdent(k)
+		if m.hasET && k == m.v.EventTime {
+			nk = "n.__et"
+		}
+		conds[i] = fmt.Sprintf("p.%s IS NOT DISTINCT FROM %s", quoteIdent(k), nk)
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// appendRows is Append (pk nil) or Ledger: every new row, or those whose
+// primary key never appeared before, as +A.
+func (m *mergeCtx) appendRows(pk []string) string {
+	q := fmt.Sprintf("SELECT 0 AS __op, n.__et, %s, n.__seq FROM %s n", m.dataList("n"), quoteIdent(m.newT))
+	if pk != nil && m.prevV != "" {
+		q += fmt.Sprintf(" WHERE NOT EXISTS (SELECT 1 FROM %s p WHERE %s)", quoteIdent(m.prevV), m.ledgerMatch(pk))
+	}
+	return q
+}
+
+// snapshotRows diffs the new batch against the projected current state.
+func (m *mergeCtx) snapshotRows(s odf.MergeStrategySnapshot) (string, string) {
+	var pkOrder []string
+	for _, k := range s.PrimaryKey {
+		pkOrder = append(pkOrder, quoteIdent(k))
+	}
+	order := strings.Join(pkOrder, ", ") + ", __op, __seq"
+	if m.prevV == "" {
+		return m.appendRows(nil), order
+	}
+	v := m.v
+	// Current state: latest row per key by offset, unless retracted.
+	oSel := []string{fmt.Sprintf("%s AS __oet", quoteIdent(v.EventTime)), fmt.Sprintf("%s AS __ooff", quoteIdent(v.Offset))}
+	nSel := []string{"__et AS __net", "__etnn AS __netnn", "__seq AS __nseq"}
+	for i, c := range m.data {
+		if m.prevCols[c.Name] {
+			oSel = append(oSel, fmt.Sprintf("%s AS __o%d", normalised(quoteIdent(c.Name), c.Type), i))
+		} else {
+			oSel = append(oSel, fmt.Sprintf("CAST(NULL AS %s) AS __o%d", c.Type, i))
+		}
+		nSel = append(nSel, fmt.Sprintf("%s AS __n%d", quoteIdent(c.Name), i))
+	}
+	partition := strings.Join(pkOrder, ", ")
+	state := fmt.Sprintf(`SELECT %s FROM (SELECT *, row_number() OVER (PARTITION BY %s ORDER BY %s DESC) AS __rn FROM %s) WHERE __rn = 1 AND %s <> 1`,
+		strings.Join(oSel, ", "), partition, quoteIdent(v.Offset), quoteIdent(m.prevV), quoteIdent(v.Op))
+	newer := fmt.Sprintf("SELECT %s FROM %s", strings.Join(nSel, ", "), quoteIdent(m.newT))
+	idx := func(name string) int {
+		return slices.IndexFunc(m.data, func(c column) bool { return c.Name == name })
+	}
+	var on []string
+	for _, k := range s.PrimaryKey {
+		i := idx(k)
+		on = append(on, fmt.Sprintf("o.__o%d IS NOT DISTINCT FROM n.__n%d", i, i))
+	}
+	compare := s.CompareColumns
+	if len(compare) == 0 {
+		for _, c := range m.data {
+			if !slices.Contains(s.PrimaryKey, c.Name) {
+				compare = append(compare, c.Name)
+			}
+		}
+	}
+	var changed []string
+	for _, c := range compare {
+		i := idx(c)
+		changed = append(changed, fmt.Sprintf("o.__o%d IS DISTINCT FROM n.__n%d", i, i))
+	}
+	if m.hasET {
+		changed = append(changed, "(n.__netnn AND o.__oet IS DISTINCT FROM n.__net)")
+	}
+	if len(changed) == 0 {
+		changed = []string{"false"}
+	}
+	joined := fmt.Sprintf("SELECT o.*, n.*, o.__ooff IS NOT NULL AS __hasold, n.__nseq IS NOT NULL AS __hasnew, (%s) AS __changed FROM (%s) o FULL OUTER JOIN (%s) n ON %s",
+		strings.Join(changed, " OR "), state, newer, strings.Join(on, " AND "))
+	side := func(op int, prefix string, where string) string {
+		sel := []string{fmt.Sprintf("%d AS __op", op)}
+		if prefix == "o" {
+			sel = append(sel, "__oet AS __et")
+		} else {
+			sel = append(sel, "__net AS __et")
+		}
+		for i, c := range m.data {
+			sel = append(sel, fmt.Sprintf("__%s%d AS %s", prefix, i, quoteIdent(c.Name)))
+		}
+		if prefix == "o" {
+			sel = append(sel, "__ooff AS __seq")
+		} else {
+			sel = append(sel, "__nseq AS __seq")
+		}
+		return fmt.Sprintf("SELECT %s FROM j WHERE %s", strings.Join(sel, ", "), where)
+	}
+	q := fmt.Sprintf("WITH j AS (%s) %s UNION ALL %s UNION ALL %s UNION ALL %s", joined,
+		side(0, "n", "NOT __hasold"),
+		side(1, "o", "NOT __hasnew"),
+		side(2, "o", "__hasold AND __hasnew AND __changed"),
+		side(3, "n", "__hasold AND __hasnew AND __changed"))
+	return q, order
+}
+
+func (m *mergeCtx) checkOps(ctx context.Context) error {
+	var n int64
+	var bad *int64
+	q := fmt.Sprintf("SELECT count(*), min(__seq) FILTER (WHERE __op IS NULL OR __op NOT IN (0, 1, 2, 3)) FROM %s", quoteIdent(m.newT))
+	if err := m.e.conn.QueryRowContext(ctx, q).Scan(&n, &bad); err != nil {
+		return err
+	}
+	if bad != nil {
+		return fmt.Errorf("ChangelogStream: row %d: column %q must be 0 (+A), 1 (-R), 2 (-C) or 3 (+C)", *bad+1, m.v.Op)
+	}
+	return nil
+}
+
+// write numbers the rows from NextOffset in the given order, adds the
+// system columns and writes the Parquet file.
+func (m *mergeCtx) write(ctx context.Context, rows, order string) (MergeResult, error) {
+	var res MergeResult
+	e, v := m.e, m.v
+	out := e.tempName("out")
+	defer e.drop(out)
+	sel := []string{
+		fmt.Sprintf("CAST(%d + row_number() OVER (ORDER BY %s) - 1 AS BIGINT) AS %s", m.req.NextOffset, order, quoteIdent(v.Offset)),
+		fmt.Sprintf("CAST(__op AS INTEGER) AS %s", quoteIdent(v.Op)),
+		fmt.Sprintf("%s AS %s", tsLit(m.req.SystemTime), quoteIdent(v.SystemTime)),
+		fmt.Sprintf("__et AS %s", quoteIdent(v.EventTime)),
+	}
+	for _, c := range m.data {
+		sel = append(sel, quoteIdent(c.Name))
+	}
+	q := fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT %s FROM (%s) ORDER BY 1", quoteIdent(out), strings.Join(sel, ", "), rows)
+	if err := e.exec(ctx, q); err != nil {
+		return res, err
+	}
+	var maxET *time.Time
+	if err := e.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*), max(%s) FROM %s", quoteIdent(v.EventTime), quoteIdent(out))).Scan(&res.Rows, &maxET); err != nil {
+		return res, err
+	}
+	if res.Rows == 0 {
+		return MergeResult{}, nil
+	}
+	if maxET != nil {
+		t := maxET.UTC()
+		res.MaxEventTime = &t
+	}
+	schema, err := m.schema(ctx, out)
+	if err != nil {
+		return res, err
+	}
+	res.Schema = schema
+	// One writer thread: the file's bytes depend only on its rows.
+	if err := e.exec(ctx, "SET threads=1"); err != nil {
+		return res, err
+	}
+	defer e.exec(context.Background(), fmt.Sprintf("SET threads=%d", e.threads))
+	q = fmt.Sprintf("COPY (SELECT * FROM %s ORDER BY %s) TO %s (FORMAT parquet, COMPRESSION %s, ROW_GROUP_SIZE %d)",
+		quoteIdent(out), quoteIdent(v.Offset), quoteLit(m.req.Out), parquetCompression, parquetRowGroupSize)
+	if err := e.exec(ctx, q); err != nil {
+		return res, fmt.Errorf("write %s: %w", m.req.Out, err)
+	}
+	return res, nil
+}
+
+// schema is the ODF schema of the output table: system columns as kamu
+// declares them, data columns as Option of their type (DuckDB writes every
+// Parquet column OPTIONAL), top-level timestamps as Timestamp(ms, "UTC").
+func (m *mergeCtx) schema(ctx context.Context, table string) (*odf.DataSchema, error) {
+	cols, err := m.e.describe(ctx, quoteIdent(table))
+	if err != nil {
+		return nil, err
+	}
+	ms := odf.TimeUnitMillisecond
+	utc := "UTC"
+	tsMS := odf.DataTypeTimestamp{Unit: &ms, Timezone: &utc}
+	s := &odf.DataSchema{Fields: []odf.DataField{
+		{Name: m.v.Offset, Type: odf.DataTypeInt64{}},
+		{Name: m.v.Op, Type: odf.DataTypeInt32{}},
+		{Name: m.v.SystemTime, Type: tsMS},
+		{Name: m.v.EventTime, Type: tsMS},
+	}}
+	for _, c := range cols[4:] {
+		var t odf.DataType
+		if isTimestamp(c.Type) {
+			t = tsMS
+		} else if t, err = odfType(c.Type); err != nil {
+			return nil, fmt.Errorf("column %q: %w", c.Name, err)
+		}
+		s.Fields = append(s.Fields, odf.DataField{Name: c.Name, Type: odf.DataTypeOption{Inner: t}})
+	}
+	return s, nil
+}

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ipos-dev/ipos/internal/odf"
+)
+
+// Preprocess runs an SQL transform over table in, visible to the query as
+// `input`, into a new table out. Engine "duckdb" runs natively;
+// "datafusion" is accepted when its SQL is also valid DuckDB SQL. A
+// multi-step transform turns each aliased step into a temporary view; the
+// step without an alias is the output.
+func (e *Engine) Preprocess(ctx context.Context, in, out string, t odf.TransformSQL) error {
+	switch strings.ToLower(t.Engine) {
+	case "duckdb", "datafusion":
+	default:
+		return fmt.Errorf("engine: preprocess: SQL engine %q: %w (use engine: duckdb)", t.Engine, ErrNotSupported)
+	}
+	if len(t.TemporalTables) > 0 {
+		return fmt.Errorf("engine: preprocess: temporalTables: %w", ErrNotSupported)
+	}
+	steps := t.Queries
+	if t.Query != nil {
+		if len(steps) > 0 {
+			return fmt.Errorf("engine: preprocess: both query and queries are set")
+		}
+		steps = []odf.SqlQueryStep{{Query: *t.Query}}
+	}
+	var output *string
+	for i := range steps {
+		if steps[i].Alias == nil {
+			if output != nil {
+				return fmt.Errorf("engine: preprocess: more than one query without an alias")
+			}
+			output = &steps[i].Query
+		}
+	}
+	if output == nil {
+		return fmt.Errorf("engine: preprocess: no query without an alias to produce the output")
+	}
+	views := []string{"input"}
+	defer func() {
+		for i := len(views) - 1; i >= 0; i-- {
+			e.dropView(views[i])
+		}
+	}()
+	if err := e.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW input AS SELECT * FROM %s", quoteIdent(in))); err != nil {
+		return fmt.Errorf("engine: preprocess: %w", err)
+	}
+	for _, s := range steps {
+		if s.Alias == nil {
+			continue
+		}
+		views = append(views, *s.Alias)
+		q := fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", quoteIdent(*s.Alias), trimSQL(s.Query))
+		if err := e.exec(ctx, q); err != nil {
+			return fmt.Errorf("engine: preprocess: step %q: %w", *s.Alias, err)
+		}
+	}
+	q := fmt.Sprintf("CREATE TABLE %s AS %s", quoteIdent(out), trimSQL(*output))
+	if err := e.exec(ctx, q); err != nil {
+		return fmt.Errorf("engine: preprocess: %w", err)
+	}
+	return nil
+}
+
+func trimSQL(q string) string {
+	return strings.TrimRight(strings.TrimSpace(q), "; \n\t")
+}
