@@ -290,14 +290,26 @@ func (in *Ingester) commit(ctx context.Context, d *dataset.Dataset, b batch) (*R
 	}
 	if res.Rows > 0 {
 		in.report(Progress{Dataset: d.Alias, Stage: "commit", Rows: res.Rows})
-		logical, err := logicalhash.OfParquet(ctx, out)
-		if err != nil {
-			return nil, fmt.Errorf("%s: logical hash: %w", d.Alias, err)
+		// The logical hash reads the file back through Arrow while the
+		// store copies and hashes its bytes: two passes, two cores.
+		type hashed struct {
+			h   odf.Multihash
+			err error
 		}
+		logicalCh := make(chan hashed, 1)
+		go func() {
+			h, err := logicalhash.OfParquet(ctx, out)
+			logicalCh <- hashed{h, err}
+		}()
 		physical, size, err := d.Store.Data.PutFile(ctx, out)
+		lh := <-logicalCh
 		if err != nil {
 			return nil, fmt.Errorf("%s: storing data: %w", d.Alias, err)
 		}
+		if lh.err != nil {
+			return nil, fmt.Errorf("%s: logical hash: %w", d.Alias, lh.err)
+		}
+		logical := lh.h
 		in.failpoint("data-stored")
 		add.NewData = &odf.DataSlice{
 			LogicalHash:    logical,
