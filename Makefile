@@ -30,7 +30,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzUnmarshalBlockYAML -fuzztime=30s ./internal/odf/
 
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 ./internal/cli/
+	$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 ./internal/cli/ ./internal/ingest/
 
 check: tidy-check
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting" >&2; exit 1)

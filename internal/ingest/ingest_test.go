@@ -403,15 +403,19 @@ func TestMain(m *testing.M) {
 }
 
 func failingChild(spec string) int {
-	parts := strings.SplitN(spec, ",", 3)
-	step, root, file := parts[0], parts[1], parts[2]
+	parts := strings.SplitN(spec, ",", 4)
+	mode, step, root, file := parts[0], parts[1], parts[2], parts[3]
 	ctx := context.Background()
 	w, err := workspace.Open(root)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	d, err := w.Dataset(ctx, "cities")
+	name := "cities"
+	if mode == "pull" {
+		name = "regions"
+	}
+	d, err := w.Dataset(ctx, name)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -426,15 +430,63 @@ func failingChild(spec string) int {
 			os.Exit(42)
 		}
 	}})
-	if _, err := in.Push(ctx, d, "", []string{file}, file); err != nil {
+	if mode == "pull" {
+		_, err = in.Pull(ctx, d)
+	} else {
+		_, err = in.Push(ctx, d, "", []string{file}, file)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return 0
 }
 
+var failSteps = []string{"read", "merge", "data-stored", "blocks-stored", "committed"}
+
+// runFailing runs a child that stops dead at step and checks it did.
+func runFailing(t *testing.T, mode, step, root, file string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s,%s,%s,%s", failEnv, mode, step, root, file))
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 42 {
+		t.Fatalf("child did not stop at %s: %v\n%s", step, err, out)
+	}
+}
+
+func TestKilledPullLosesNothing(t *testing.T) {
+	for _, step := range failSteps {
+		t.Run(step, func(t *testing.T) {
+			e := newEnv(t, Options{})
+			d := e.add(pollSnapshot)
+			e.file("data/regions-1.csv", "region,population\nkyiv,3\nseattle,2\n")
+			if _, err := e.in.Pull(e.ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			e.file("data/regions-2.csv", "region,population\nkyiv,4\nseattle,2\n")
+			runFailing(t, "pull", step, e.w.Root, "")
+			e.verify(d)
+			want := []string{"0 +A region=kyiv population=3", "1 +A region=seattle population=2"}
+			if step == "committed" {
+				want = append(want, "2 -C region=kyiv population=3", "3 +C region=kyiv population=4")
+			}
+			equalLines(t, e.rows(d, "region", "population"), want)
+			// The next pull picks up exactly what is missing.
+			if _, err := e.in.Pull(e.ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			equalLines(t, e.rows(d, "region", "population"), []string{
+				"0 +A region=kyiv population=3", "1 +A region=seattle population=2",
+				"2 -C region=kyiv population=3", "3 +C region=kyiv population=4",
+			})
+			e.verify(d)
+		})
+	}
+}
+
 func TestKilledIngestLosesNothing(t *testing.T) {
-	for _, step := range []string{"read", "merge", "data-stored", "blocks-stored", "committed"} {
+	for _, step := range failSteps {
 		t.Run(step, func(t *testing.T) {
 			e := newEnv(t, Options{})
 			d := e.add(pushLedger)
@@ -443,12 +495,7 @@ func TestKilledIngestLosesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			b2 := e.file("b2.ndjson", `{"date":"2026-01-02","city":"odessa","population":1000}`+"\n")
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s,%s,%s", failEnv, step, e.w.Root, b2))
-			out, err := cmd.CombinedOutput()
-			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 42 {
-				t.Fatalf("child did not stop at %s: %v\n%s", step, err, out)
-			}
+			runFailing(t, "push", step, e.w.Root, b2)
 			e.verify(d)
 			got := e.rows(d, "city")
 			want := []string{"0 +A city=kyiv"}
