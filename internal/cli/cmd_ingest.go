@@ -43,12 +43,12 @@ func runIngest(ctx context.Context, g *globals, opts ingestOptions, name string,
 	if err != nil {
 		return err
 	}
-	eng, in, done, err := openIngester(ctx, g, w, "ingesting")
+	eng, in, prog, err := openIngester(ctx, g, w, "ingesting")
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	defer done()
+	defer prog.done()
 	label := files[0]
 	if len(files) == 1 && files[0] == "-" {
 		// Standard input is spooled to a file: readers need a path.
@@ -78,6 +78,7 @@ func runIngest(ctx context.Context, g *globals, opts ingestOptions, name string,
 		}
 	}
 	r, err := in.Push(ctx, d, opts.sourceName, files, label)
+	prog.clear()
 	if err != nil {
 		return err
 	}

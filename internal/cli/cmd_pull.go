@@ -51,7 +51,7 @@ A failed or interrupted pull leaves the dataset as it was.`,
 
 // openIngester opens the engine and an ingester for the workspace. The
 // caller closes the engine.
-func openIngester(ctx context.Context, g *globals, w *workspace.Workspace, label string) (*engine.Engine, *ingest.Ingester, func(), error) {
+func openIngester(ctx context.Context, g *globals, w *workspace.Workspace, label string) (*engine.Engine, *ingest.Ingester, *progress, error) {
 	tmp := filepath.Join(w.Dir(), "tmp")
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return nil, nil, nil, err
@@ -69,12 +69,13 @@ func openIngester(ctx context.Context, g *globals, w *workspace.Workspace, label
 		AllowPipe:  w.Config.Ingest.AllowPipe,
 		Now:        g.now,
 		Progress: func(p ingest.Progress) {
+			prog.step(label+" "+p.Dataset, p.Stage, p.Bytes)
 			if p.Rows > 0 {
 				prog.update(int(p.Rows))
 			}
 		},
 	})
-	return eng, in, prog.done, nil
+	return eng, in, prog, nil
 }
 
 func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) error {
@@ -106,21 +107,22 @@ func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) 
 			sets = append(sets, d)
 		}
 	}
-	eng, in, done, err := openIngester(ctx, g, w, "pulling")
+	eng, in, prog, err := openIngester(ctx, g, w, "pulling")
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	defer done()
+	defer prog.done()
 	var failed []string
 	for _, d := range sets {
 		start := time.Now()
 		results, err := in.Pull(ctx, d)
+		prog.clear()
 		for _, r := range results {
 			printCommit(g, r)
 		}
 		if err != nil {
-			fmt.Fprintf(g.streams.Err, "ipos: %s: %v\n", d.Alias, err)
+			fmt.Fprintf(g.streams.Err, "ipos: %v\n", err)
 			failed = append(failed, d.Alias)
 			continue
 		}

@@ -42,7 +42,7 @@ func TestParseDatasetIDErrors(t *testing.T) {
 	for _, s := range []string{
 		"", "did:odf:", "did:web:example.com", "did:odf:f00", "did:odf:fed01zz",
 		"did:odf:fed022e6fcce36701dc791488e0d0b1745cc1e33a4c1c9fcc41c63bd343dbbe0970e6", // wrong codec
-		"did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2do0",                        // 0 is not base58
+		"did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2do0",                      // 0 is not base58
 	} {
 		if _, err := ParseDatasetID(s); !errors.Is(err, ErrMultiformat) {
 			t.Errorf("%q: got %v, want ErrMultiformat", s, err)
