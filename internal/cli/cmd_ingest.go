@@ -35,11 +35,7 @@ the dataset's history and committed as one AddData block.`,
 }
 
 func runIngest(ctx context.Context, g *globals, opts ingestOptions, name string, files []string) error {
-	w, err := g.openWorkspace()
-	if err != nil {
-		return err
-	}
-	d, err := w.Dataset(ctx, name)
+	w, d, err := g.openDataset(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -37,11 +37,7 @@ func newInspectSchemaCommand(g *globals) *cobra.Command {
 }
 
 func runInspectSchema(ctx context.Context, g *globals, output, name string) error {
-	w, err := g.openWorkspace()
-	if err != nil {
-		return err
-	}
-	d, err := w.Dataset(ctx, name)
+	_, d, err := g.openDataset(ctx, name)
 	if err != nil {
 		return err
 	}

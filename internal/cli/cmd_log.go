@@ -47,11 +47,7 @@ func runLog(ctx context.Context, g *globals, opts logOptions, name string) error
 	if opts.limit < 0 {
 		return usagef("--limit must not be negative")
 	}
-	w, err := g.openWorkspace()
-	if err != nil {
-		return err
-	}
-	d, err := w.Dataset(ctx, name)
+	_, d, err := g.openDataset(ctx, name)
 	if err != nil {
 		return err
 	}

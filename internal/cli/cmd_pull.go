@@ -32,15 +32,7 @@ each new slice as an AddData block. An unchanged source commits nothing.
 A failed or interrupted pull leaves the dataset as it was.`,
 		Example: `  ipos pull regions
   ipos pull --all`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !opts.all {
-				return fmt.Errorf("name a dataset, or use --all")
-			}
-			if len(args) > 0 && opts.all {
-				return fmt.Errorf("use either dataset names or --all, not both")
-			}
-			return nil
-		},
+		Args: namesOrAll(&opts.all),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPull(cmd.Context(), g, opts, args)
 		},

@@ -43,11 +43,7 @@ func runTail(ctx context.Context, g *globals, opts tailOptions, name string) err
 	if opts.n <= 0 {
 		return usagef("-n must be positive")
 	}
-	w, err := g.openWorkspace()
-	if err != nil {
-		return err
-	}
-	d, err := w.Dataset(ctx, name)
+	_, d, err := g.openDataset(ctx, name)
 	if err != nil {
 		return err
 	}

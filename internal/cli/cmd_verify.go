@@ -29,15 +29,7 @@ The first fault is reported with the object (block, data file, checkpoint or
 refs/head) and what is wrong, and the command exits with status 3.`,
 		Example: `  ipos verify --integrity sales
   ipos verify --integrity --all`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !opts.all {
-				return fmt.Errorf("name a dataset, or use --all")
-			}
-			if len(args) > 0 && opts.all {
-				return fmt.Errorf("use either dataset names or --all, not both")
-			}
-			return nil
-		},
+		Args: namesOrAll(&opts.all),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), g, opts, args)
 		},

@@ -41,11 +41,7 @@ func runSetWatermark(ctx context.Context, g *globals, name, when string) error {
 	if err != nil {
 		return err
 	}
-	w, err := g.openWorkspace()
-	if err != nil {
-		return err
-	}
-	d, err := w.Dataset(ctx, name)
+	_, d, err := g.openDataset(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/workspace"
 )
 
@@ -66,6 +67,33 @@ func (g *globals) openWorkspace() (*workspace.Workspace, error) {
 		return nil, err
 	}
 	return workspace.Open(root)
+}
+
+// openDataset opens the workspace and the dataset named by ref in it.
+func (g *globals) openDataset(ctx context.Context, ref string) (*workspace.Workspace, *dataset.Dataset, error) {
+	w, err := g.openWorkspace()
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := w.Dataset(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, d, nil
+}
+
+// namesOrAll checks the arguments of a command that takes dataset names
+// or --all.
+func namesOrAll(all *bool) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 && !*all {
+			return fmt.Errorf("name a dataset, or use --all")
+		}
+		if len(args) > 0 && *all {
+			return fmt.Errorf("use either dataset names or --all, not both")
+		}
+		return nil
+	}
 }
 
 // Main runs the ipos command line with args and returns the exit code.
