@@ -38,14 +38,46 @@
 //     type castable to TIMESTAMPTZ, DATE included; a null falls back), else
 //     SourceEventTime, else SystemTime.
 //
-// # Determinism
+// # Determinism and the Parquet writer
 //
-// The same inputs give byte-identical files: rows are numbered by a total
-// order (event time or key, then op, then input position via rowid), the
-// COPY runs with one thread, with a fixed row-group size (122880 rows,
-// DuckDB's default, so one row group per 122880 rows regardless of thread
-// count) and SNAPPY compression (what kamu writes, and cheap). DuckDB
+// The same inputs give byte-identical files, whatever Config.Threads is
+// (TestMergeDeterministic: 1, 2 and 4 threads, several runs, >1 row
+// group). Merge runs in three statements:
+//
+//  1. A temp view stages the batch: normalised event time, data columns,
+//     and __seq = rowid of the input table (its input position). Nothing
+//     is copied.
+//  2. CREATE TEMP TABLE … AS SELECT … ORDER BY a total order (event time
+//     or key, then op, then __seq; rows that tie on it are identical). With
+//     preserve_insertion_order the table stores the rows in that order, so
+//     its rowid is the rank: offset = NextOffset + rowid, no window
+//     function. The sort repacks rows into full table row groups, so the
+//     table's layout depends only on its rows, not on how many threads
+//     produced them.
+//  3. COPY of a view over that table, multi-threaded. DuckDB's
+//     order-preserving (batch) COPY encodes row groups in parallel and
+//     writes them in order; each row group's bytes are a function of its
+//     rows, and the row-group boundaries follow the table's layout:
+//     exactly ROW_GROUP_SIZE rows each (122880, DuckDB's default), the
+//     last one shorter.
+//
+// Step 2 is what makes step 3 safe: a table filled by the parallel CSV
+// reader has irregular row groups that depend on the thread count (1
+// thread: full groups; 2+: groups cut at the reader's buffer boundaries),
+// and a COPY straight from it writes them as they are.
+//
+// Writer settings: COMPRESSION snappy (what kamu writes, and cheap to
+// decode for the logical hash), ROW_GROUP_SIZE 122880, DuckDB's default
+// Parquet version (V1 pages, dictionary then plain encodings). DuckDB
 // stamps its version in created_by, so bytes are stable per DuckDB build.
+//
+// Timestamps are truncated to milliseconds with integer arithmetic on a
+// naive TIMESTAMP (utcMillis), not date_trunc on TIMESTAMPTZ, which goes
+// through ICU and costs about 0.2 µs a value; TestUTCMillis checks that
+// both agree.
+//
+// CSV is read with DuckDB's parallel reader (parallel=true); it keeps
+// file order in the table, so rowid is still the line order.
 //
 // # Merge strategies (kamu's ingest-datafusion semantics)
 //

@@ -184,36 +184,136 @@ func TestPreprocess(t *testing.T) {
 	}
 }
 
+// TestMergeDeterministic merges the same CSV, read in parallel, with
+// Append and with Snapshot over a previous slice, several times and with
+// 1, 2 and 4 DuckDB threads: every run must write the same bytes, in row
+// groups of exactly parquetRowGroupSize rows (the last one shorter).
 func TestMergeDeterministic(t *testing.T) {
-	e := openTest(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	if err := e.exec(ctx, `CREATE TABLE big AS SELECT i AS id, 'name-' || (i % 977) AS name, (i * 7919) % 1000003 AS v,
-		TIMESTAMP '2020-01-01' + INTERVAL (i % 1000) SECOND AS event_time FROM range(300000) t(i)`); err != nil {
-		t.Fatal(err)
-	}
-	var files [2][]byte
-	for i := range files {
-		out := filepath.Join(dir, fmt.Sprintf("out%d.parquet", i))
-		res, err := e.Merge(ctx, MergeRequest{New: "big", Strategy: odf.MergeStrategyAppend{}, Vocab: DefaultVocab(),
-			SystemTime: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Out: out})
-		if err != nil {
+	const n = 300000 // three row groups
+	csv := filepath.Join(dir, "big.csv")
+	prev := filepath.Join(dir, "prev.parquet")
+	{
+		e := openTest(t)
+		gen := `SELECT i AS id, 'name-' || (i %% 977) AS name, (i * 7919) %% 1000003 + %d AS v,
+			TIMESTAMP '2020-01-01' + INTERVAL (i %% 1000) SECOND AS event_time FROM range(%d) t(i)`
+		if err := e.exec(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT csv, HEADER true)", fmt.Sprintf(gen, 0, n), quoteLit(csv))); err != nil {
 			t.Fatal(err)
 		}
-		if res.Rows != 300000 {
-			t.Fatalf("rows = %d", res.Rows)
-		}
-		if files[i], err = os.ReadFile(out); err != nil {
+		// The previous state: a tenth of the values differ.
+		if err := e.exec(ctx, fmt.Sprintf(`COPY (SELECT CAST(id AS BIGINT) AS "offset", 0 AS op, TIMESTAMPTZ '2023-01-01' AS system_time,
+			CAST(event_time AS TIMESTAMPTZ) AS event_time, id, name, CASE WHEN id %% 10 = 0 THEN v + 1 ELSE v END AS v FROM (%s))
+			TO %s (FORMAT parquet)`, fmt.Sprintf(gen, 0, n), quoteLit(prev))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if !bytes.Equal(files[0], files[1]) {
-		t.Error("two merges of the same input differ")
+	step := odf.ReadStepCsv{Header: ptr(true), DDLSchema: []string{"id BIGINT, name STRING, v BIGINT, event_time TIMESTAMP"}}
+	cases := []struct {
+		name     string
+		strategy odf.MergeStrategy
+		prev     []string
+		rows     int64
+	}{
+		{"append", odf.MergeStrategyAppend{}, nil, n},
+		{"snapshot", odf.MergeStrategySnapshot{PrimaryKey: []string{"id"}}, []string{prev}, 2 * n / 10},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var first []byte
+			for run, threads := range []int{2, 1, 4, 2, 2} {
+				cfg := DefaultConfig()
+				cfg.Threads = threads
+				e, err := Open(ctx, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer e.Close()
+				if err := e.ReadFiles(ctx, "big", step, []string{csv}); err != nil {
+					t.Fatal(err)
+				}
+				out := filepath.Join(dir, fmt.Sprintf("%s%d.parquet", c.name, run))
+				res, err := e.Merge(ctx, MergeRequest{New: "big", Prev: c.prev, Strategy: c.strategy, Vocab: DefaultVocab(),
+					SystemTime: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), NextOffset: n, Out: out})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Rows != c.rows {
+					t.Fatalf("rows = %d, want %d", res.Rows, c.rows)
+				}
+				got, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if run == 0 {
+					first = got
+					groups, err := e.Query(ctx, fmt.Sprintf("SELECT row_group_num_rows FROM parquet_metadata(%s) WHERE column_id = 0 ORDER BY row_group_id", quoteLit(out)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i, r := range groups.Rows {
+						want := int64(parquetRowGroupSize)
+						if i == len(groups.Rows)-1 {
+							want = c.rows - int64(i)*parquetRowGroupSize
+						}
+						if r[0].(int64) != want {
+							t.Errorf("row group %d has %d rows, want %d", i, r[0], want)
+						}
+					}
+					if c.rows > parquetRowGroupSize && len(groups.Rows) < 2 {
+						t.Errorf("%d row groups, want several", len(groups.Rows))
+					}
+					// Offsets are contiguous and in file order.
+					var bad int64
+					q := fmt.Sprintf(`SELECT count(*) FILTER (WHERE "offset" <> %d + file_row_number) FROM read_parquet(%s, file_row_number=true)`, n, quoteLit(out))
+					if err := e.scalar(ctx, q, &bad); err != nil || bad != 0 {
+						t.Errorf("offsets out of order: %d rows (%v)", bad, err)
+					}
+				} else if !bytes.Equal(first, got) {
+					t.Errorf("run %d (%d threads) wrote different bytes than run 0 (2 threads)", run, threads)
+				}
+				e.Close()
+			}
+		})
 	}
 	// The schema reported matches ODF's system columns.
-	res, _ := e.Query(ctx, fmt.Sprintf("SELECT name, type, logical_type FROM parquet_schema(%s) WHERE name IN ('offset', 'op', 'event_time')", quoteLit(filepath.Join(dir, "out0.parquet"))))
+	e := openTest(t)
+	res, _ := e.Query(ctx, fmt.Sprintf("SELECT name, type, logical_type FROM parquet_schema(%s) WHERE name IN ('offset', 'op', 'event_time')", quoteLit(filepath.Join(dir, "append0.parquet"))))
 	if len(res.Rows) != 3 {
 		t.Errorf("parquet schema: %v", res.Rows)
+	}
+}
+
+// TestUTCMillis checks the fast timestamp normalisation against
+// date_trunc('millisecond', CAST(x AS TIMESTAMPTZ)) for every timestamp
+// type, before and after 1970, with sub-millisecond parts and nulls.
+func TestUTCMillis(t *testing.T) {
+	e := openTest(t)
+	ctx := context.Background()
+	values := []string{"1969-12-31 23:59:59.9985005", "1969-12-31 23:59:59.998", "1900-05-05 10:00:00.123999999",
+		"2020-01-01 00:00:00.0015009", "2024-02-29 23:59:59.999999", "1970-01-01 00:00:00", "1800-03-15 12:00:00.0005"}
+	types := []string{"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMPTZ", "DATE", "VARCHAR"}
+	for _, typ := range types {
+		for _, v := range append(values, "") {
+			x := "CAST(NULL AS " + typ + ")"
+			if v != "" {
+				x = fmt.Sprintf("CAST(CAST(TIMESTAMP_NS %s AS TIMESTAMP) AS %s)", quoteLit(v), typ)
+				if typ == "TIMESTAMP_NS" {
+					x = "TIMESTAMP_NS " + quoteLit(v)
+				}
+				if typ == "VARCHAR" {
+					x = quoteLit(v + "+02")
+				}
+			}
+			q := fmt.Sprintf("SELECT CAST(%s AS VARCHAR), CAST(date_trunc('millisecond', CAST(x AS TIMESTAMPTZ)) AS VARCHAR) FROM (SELECT %s AS x)", utcMillis("x", typ), x)
+			var got, want *string
+			if err := e.conn.QueryRowContext(ctx, q).Scan(&got, &want); err != nil {
+				t.Fatalf("%s %s: %v", typ, v, err)
+			}
+			if (got == nil) != (want == nil) || got != nil && *got != *want {
+				t.Errorf("%s %q: utcMillis = %v, date_trunc = %v", typ, v, deref(got), deref(want))
+			}
+		}
 	}
 }
 

@@ -173,7 +173,7 @@ func (e *Engine) readCSV(ctx context.Context, table string, s odf.ReadStepCsv, f
 		}
 		opts = append(opts, "encoding="+quoteLit(enc))
 	}
-	opts = append(opts, "strict_mode=true", "parallel=false")
+	opts = append(opts, "strict_mode=true", "parallel=true")
 	switch {
 	case cols != nil:
 		opts = append(opts, "auto_detect=false", "columns="+structLit(cols))
