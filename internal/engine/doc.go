@@ -21,15 +21,16 @@
 //     sorted by it; op is INTEGER (INT32) with 0 +A, 1 -R, 2 -C, 3 +C and a
 //     -C immediately followed by its +C; one system_time per slice.
 //   - Timestamps: system_time, event_time and every top-level timestamp data
-//     column are TIMESTAMPTZ values truncated to whole milliseconds, UTC.
-//     kamu writes INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true). DuckDB 1.5.5
-//     cannot: TIMESTAMP_MS is written as MILLIS with isAdjustedToUTC=false
-//     (a local time, wrong meaning) and TIMESTAMPTZ as MICROS with
-//     isAdjustedToUTC=true (right meaning, finer unit); the
-//     timestamp_is_adjusted_to_utc COPY option (duckdb#20976) is not in this
-//     release. We keep the meaning and lose only the unit: readers see
-//     Timestamp(us, UTC) whose values are whole milliseconds. The logical
-//     schema in MergeResult says Timestamp(ms, "UTC") as kamu's does.
+//     column are whole UTC milliseconds, written as INT64
+//     TIMESTAMP(MILLIS, isAdjustedToUTC=true) as kamu writes them. DuckDB
+//     1.5.5 alone cannot: TIMESTAMP_MS is written as MILLIS with
+//     isAdjustedToUTC=false, TIMESTAMPTZ as MICROS with isAdjustedToUTC=true,
+//     and the timestamp_is_adjusted_to_utc COPY option (duckdb#20976) is not
+//     in this release. So the columns leave as TIMESTAMP_MS (the same epoch
+//     milliseconds, since the engine runs in UTC) and the footer is then
+//     marked adjusted to UTC by package parquetmeta, which rewrites only the
+//     footer. Readers see Timestamp(ms, "UTC"), as the logical schema in
+//     MergeResult says (TestParquetLayoutLikeKamu).
 //   - Nullability: DuckDB writes every Parquet column OPTIONAL and does not
 //     report nullability of query results, so the schema marks every data
 //     column Option{T} and the four system columns non-optional (they are

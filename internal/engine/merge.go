@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/odf"
+	"github.com/ipos-dev/ipos/internal/parquetmeta"
 )
 
 // Vocab names the system columns.
@@ -466,11 +467,21 @@ func (m *mergeCtx) write(ctx context.Context, rows, order string) (MergeResult, 
 		t := maxET.UTC()
 		res.MaxEventTime = &t
 	}
+	// Timestamps leave as TIMESTAMP_MS, which DuckDB writes as
+	// TIMESTAMP(MILLIS) not adjusted to UTC; the footer is then marked UTC
+	// (parquetmeta), which is what the epoch milliseconds are.
 	sel := []string{
 		fmt.Sprintf("CAST(%d + rowid AS BIGINT) AS %s", m.req.NextOffset, quoteIdent(v.Offset)),
 		fmt.Sprintf("CAST(__op AS INTEGER) AS %s", quoteIdent(v.Op)),
-		fmt.Sprintf("%s AS %s", tsLit(m.req.SystemTime), quoteIdent(v.SystemTime)),
-		fmt.Sprintf("__et AS %s%s", quoteIdent(v.EventTime), data),
+		fmt.Sprintf("%s AS %s", millisOut(tsLit(m.req.SystemTime)), quoteIdent(v.SystemTime)),
+		fmt.Sprintf("%s AS %s", millisOut("__et"), quoteIdent(v.EventTime)),
+	}
+	for _, c := range m.data {
+		if isTimestamp(c.Type) {
+			sel = append(sel, millisOut(quoteIdent(c.Name))+" AS "+quoteIdent(c.Name))
+		} else {
+			sel = append(sel, quoteIdent(c.Name))
+		}
 	}
 	out := e.tempName("out")
 	if err := e.exec(ctx, fmt.Sprintf("CREATE TEMP VIEW %s AS SELECT %s FROM %s", quoteIdent(out), strings.Join(sel, ", "), quoteIdent(sorted))); err != nil {
@@ -487,7 +498,16 @@ func (m *mergeCtx) write(ctx context.Context, rows, order string) (MergeResult, 
 	if err := e.exec(ctx, q); err != nil {
 		return res, fmt.Errorf("write %s: %w", m.req.Out, err)
 	}
+	if _, err := parquetmeta.AdjustTimestampsToUTC(m.req.Out); err != nil {
+		return res, fmt.Errorf("write %s: %w", m.req.Out, err)
+	}
 	return res, nil
+}
+
+// millisOut turns a TIMESTAMPTZ expression holding whole UTC milliseconds
+// into TIMESTAMP_MS with the same epoch value, by integer arithmetic.
+func millisOut(expr string) string {
+	return fmt.Sprintf("CAST(make_timestamp(epoch_us(%s)) AS TIMESTAMP_MS)", expr)
 }
 
 // schema is the ODF schema of the output table: system columns as kamu
