@@ -5,6 +5,8 @@ import (
 	"crypto/sha3"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -108,17 +110,46 @@ func (d *Digest) Update(rec arrow.RecordBatch) error {
 	if !l.equal(d.layout) {
 		return fmt.Errorf("%w: got %s", ErrSchemaMismatch, rec.Schema())
 	}
-	k := 0
-	if err := d.walk(rec.Columns(), nil, &k); err != nil {
+	var leaves []leaf
+	leaves = d.walk(rec.Columns(), nil, leaves)
+	// Each leaf column has a hasher of its own and the digests are only
+	// combined in Sum, so the columns of a batch are hashed in parallel;
+	// every column still sees its batches in order, because Update returns
+	// only when all of them are fed.
+	errs := make([]error, len(leaves))
+	workers := min(runtime.GOMAXPROCS(0), len(leaves))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = feed(d.columns[i], leaves[i].arr, leaves[i].parent)
+			}
+		}()
+	}
+	for i := range leaves {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		d.err = fmt.Errorf("logical hash: %w", err)
 		return d.err
 	}
 	return nil
 }
 
-// walk feeds leaf columns in depth-first order, passing each struct's
+// leaf is one leaf column of a batch with the validity its parents pass down.
+type leaf struct {
+	arr    arrow.Array
+	parent *mask
+}
+
+// walk lists leaf columns in depth-first order, passing each struct's
 // validity down to its children.
-func (d *Digest) walk(cols []arrow.Array, parent *mask, k *int) error {
+func (d *Digest) walk(cols []arrow.Array, parent *mask, out []leaf) []leaf {
 	for _, c := range cols {
 		if s, ok := c.(*array.Struct); ok {
 			m := combine(parent, ownMask(s), s.Len())
@@ -126,17 +157,12 @@ func (d *Digest) walk(cols []arrow.Array, parent *mask, k *int) error {
 			for i := range children {
 				children[i] = s.Field(i)
 			}
-			if err := d.walk(children, m, k); err != nil {
-				return err
-			}
+			out = d.walk(children, m, out)
 			continue
 		}
-		if err := feed(d.columns[*k], c, parent); err != nil {
-			return err
-		}
-		*k++
+		out = append(out, leaf{c, parent})
 	}
-	return nil
+	return out
 }
 
 // Sum returns the logical hash of the rows added so far as a multihash

@@ -25,7 +25,7 @@ func OfParquet(ctx context.Context, path string) (odf.Multihash, error) {
 		return nil, fmt.Errorf("logical hash of %s: %w", path, err)
 	}
 	defer rdr.Close()
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: batchRows}, memory.DefaultAllocator)
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: batchRows, Parallel: true}, memory.DefaultAllocator)
 	if err != nil {
 		return nil, fmt.Errorf("logical hash of %s: %w", path, err)
 	}
