@@ -126,14 +126,20 @@ func NewState() *State {
 // LoadState walks the chain from its head as far as needed to know the
 // state a new block is validated against. An empty chain has a zero State.
 func (c *Chain) LoadState(ctx context.Context) (*State, error) {
-	s := NewState()
 	head, err := c.Head(ctx)
 	if errors.Is(err, ErrEmpty) {
-		return s, nil
+		return NewState(), nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	return c.LoadStateAt(ctx, head)
+}
+
+// LoadStateAt is the state of the chain as it was when head was its
+// newest block.
+func (c *Chain) LoadStateAt(ctx context.Context, head odf.Multihash) (*State, error) {
+	s := NewState()
 	s.Head = head
 	first := true
 	var haveWatermark, haveOffset, haveCheckpoint bool
@@ -334,7 +340,7 @@ func Validate(s *State, b *odf.MetadataBlock) error {
 		if s.Kind != odf.DatasetKindRoot {
 			return fail("AddData is only for root datasets; derivative datasets commit ExecuteTransform")
 		}
-		return validateData(s, fail, e.PrevOffset, e.PrevCheckpoint, e.NewData, e.NewCheckpoint, e.NewWatermark, e.NewSourceState)
+		return validateData(s, fail, e.PrevOffset, e.PrevCheckpoint, e.NewData, e.NewCheckpoint, e.NewWatermark, e.NewSourceState, false)
 	case odf.ExecuteTransform:
 		if s.Kind != odf.DatasetKindDerivative {
 			return fail("ExecuteTransform is only for derivative datasets")
@@ -342,7 +348,9 @@ func Validate(s *State, b *odf.MetadataBlock) error {
 		if len(e.QueryInputs) == 0 && e.NewData == nil {
 			return fail("%w: no inputs and no data", ErrNoOp)
 		}
-		return validateData(s, fail, e.PrevOffset, e.PrevCheckpoint, e.NewData, e.NewCheckpoint, e.NewWatermark, nil)
+		// Consuming input blocks is progress even when the output did
+		// not change: the next run starts after them.
+		return validateData(s, fail, e.PrevOffset, e.PrevCheckpoint, e.NewData, e.NewCheckpoint, e.NewWatermark, nil, len(e.QueryInputs) > 0)
 	case odf.SetPollingSource, odf.AddPushSource:
 		if s.Kind != odf.DatasetKindRoot {
 			return fail("sources are only for root datasets")
@@ -374,7 +382,7 @@ func Validate(s *State, b *odf.MetadataBlock) error {
 }
 
 func validateData(s *State, fail func(string, ...any) error, prevOffset *uint64, prevCP odf.Multihash,
-	data *odf.DataSlice, cp *odf.Checkpoint, wm *time.Time, src *odf.SourceState) error {
+	data *odf.DataSlice, cp *odf.Checkpoint, wm *time.Time, src *odf.SourceState, progressed bool) error {
 	if !equalOffset(prevOffset, s.LastOffset) {
 		return fail("prevOffset is %s, but the last data offset is %s", fmtOffset(prevOffset), fmtOffset(s.LastOffset))
 	}
@@ -407,7 +415,7 @@ func validateData(s *State, fail func(string, ...any) error, prevOffset *uint64,
 			return fail("watermark %s is before the previous %s", wm.UTC().Format(time.RFC3339), s.Watermark.UTC().Format(time.RFC3339))
 		}
 	}
-	noop := data == nil &&
+	noop := !progressed && data == nil &&
 		(cp == nil || cp.PhysicalHash.Equal(s.LastCheckpoint)) &&
 		(wm == nil || (s.Watermark != nil && wm.Equal(*s.Watermark)))
 	if noop && src != nil {

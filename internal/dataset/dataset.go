@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/chain"
+	"github.com/ipos-dev/ipos/internal/logicalhash"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/store"
 )
@@ -50,6 +52,83 @@ type Dataset struct {
 func (d *Dataset) UseBlockCache(path string) {
 	d.cache = store.NewPacked(d.Store.Blocks, path)
 	d.Chain = chain.New(d.cache, d.Store.Refs)
+}
+
+// DataFilesAt lists the local paths of the data slices committed up to
+// and including block head, in offset order.
+func (d *Dataset) DataFilesAt(ctx context.Context, head odf.Multihash) ([]string, error) {
+	pather, ok := d.Store.Data.(interface {
+		Path(odf.Multihash) (string, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("%s: data store has no local files", d.Alias)
+	}
+	var files []string
+	for b, err := range d.Chain.Walk(ctx, head) {
+		if err != nil {
+			return nil, err
+		}
+		var slice *odf.DataSlice
+		switch e := b.Event.(type) {
+		case odf.AddData:
+			slice = e.NewData
+		case odf.ExecuteTransform:
+			slice = e.NewData
+		}
+		if slice != nil {
+			p, err := pather.Path(slice.PhysicalHash)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, p)
+		}
+	}
+	slices.Reverse(files)
+	return files, nil
+}
+
+// DataFiles lists the local paths of all the dataset's data slices in
+// offset order.
+func (d *Dataset) DataFiles(ctx context.Context) ([]string, error) {
+	head, err := d.Chain.Head(ctx)
+	if errors.Is(err, chain.ErrEmpty) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d.DataFilesAt(ctx, head)
+}
+
+// StoreSlice stores the Parquet file at path as a data slice of rows
+// records starting at offset start, and describes it: physical hash
+// (SHA3-256 of the file), logical hash (arrow-digest of its records) and
+// size. The logical hash reads the file back through Arrow while the
+// store copies and hashes its bytes: two passes, two cores.
+func (d *Dataset) StoreSlice(ctx context.Context, path string, start uint64, rows int64) (*odf.DataSlice, error) {
+	type hashed struct {
+		h   odf.Multihash
+		err error
+	}
+	logicalCh := make(chan hashed, 1)
+	go func() {
+		h, err := logicalhash.OfParquet(ctx, path)
+		logicalCh <- hashed{h, err}
+	}()
+	physical, size, err := d.Store.Data.PutFile(ctx, path)
+	lh := <-logicalCh
+	if err != nil {
+		return nil, fmt.Errorf("%s: storing data: %w", d.Alias, err)
+	}
+	if lh.err != nil {
+		return nil, fmt.Errorf("%s: logical hash: %w", d.Alias, lh.err)
+	}
+	return &odf.DataSlice{
+		LogicalHash:    lh.h,
+		PhysicalHash:   physical,
+		OffsetInterval: odf.OffsetInterval{Start: start, End: start + uint64(rows) - 1},
+		Size:           uint64(size),
+	}, nil
 }
 
 // Close writes what the block cache learnt. The dataset stays usable.

@@ -14,18 +14,32 @@ import (
 // multi-step transform turns each aliased step into a temporary view; the
 // step without an alias is the output.
 func (e *Engine) Preprocess(ctx context.Context, in, out string, t odf.TransformSQL) error {
+	if err := e.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW input AS SELECT * FROM %s", quoteIdent(in))); err != nil {
+		return fmt.Errorf("engine: preprocess: %w", err)
+	}
+	defer e.dropView("input")
+	if err := e.runSQL(ctx, t, out); err != nil {
+		return fmt.Errorf("engine: preprocess: %w", err)
+	}
+	return nil
+}
+
+// runSQL runs an ODF SQL transform into a new table out: each aliased
+// step becomes a temporary view (dropped afterwards), and the one step
+// without an alias is the output.
+func (e *Engine) runSQL(ctx context.Context, t odf.TransformSQL, out string) error {
 	switch strings.ToLower(t.Engine) {
 	case "duckdb", "datafusion":
 	default:
-		return fmt.Errorf("engine: preprocess: SQL engine %q: %w (use engine: duckdb)", t.Engine, ErrNotSupported)
+		return fmt.Errorf("SQL engine %q: %w (use engine: duckdb)", t.Engine, ErrNotSupported)
 	}
 	if len(t.TemporalTables) > 0 {
-		return fmt.Errorf("engine: preprocess: temporalTables: %w", ErrNotSupported)
+		return fmt.Errorf("temporalTables: %w", ErrNotSupported)
 	}
 	steps := t.Queries
 	if t.Query != nil {
 		if len(steps) > 0 {
-			return fmt.Errorf("engine: preprocess: both query and queries are set")
+			return fmt.Errorf("both query and queries are set")
 		}
 		steps = []odf.SqlQueryStep{{Query: *t.Query}}
 	}
@@ -33,23 +47,20 @@ func (e *Engine) Preprocess(ctx context.Context, in, out string, t odf.Transform
 	for i := range steps {
 		if steps[i].Alias == nil {
 			if output != nil {
-				return fmt.Errorf("engine: preprocess: more than one query without an alias")
+				return fmt.Errorf("more than one query without an alias")
 			}
 			output = &steps[i].Query
 		}
 	}
 	if output == nil {
-		return fmt.Errorf("engine: preprocess: no query without an alias to produce the output")
+		return fmt.Errorf("no query without an alias to produce the output")
 	}
-	views := []string{"input"}
+	var views []string
 	defer func() {
 		for i := len(views) - 1; i >= 0; i-- {
 			e.dropView(views[i])
 		}
 	}()
-	if err := e.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW input AS SELECT * FROM %s", quoteIdent(in))); err != nil {
-		return fmt.Errorf("engine: preprocess: %w", err)
-	}
 	for _, s := range steps {
 		if s.Alias == nil {
 			continue
@@ -57,12 +68,12 @@ func (e *Engine) Preprocess(ctx context.Context, in, out string, t odf.Transform
 		views = append(views, *s.Alias)
 		q := fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", quoteIdent(*s.Alias), trimSQL(s.Query))
 		if err := e.exec(ctx, q); err != nil {
-			return fmt.Errorf("engine: preprocess: step %q: %w", *s.Alias, err)
+			return fmt.Errorf("step %q: %w", *s.Alias, err)
 		}
 	}
 	q := fmt.Sprintf("CREATE TABLE %s AS %s", quoteIdent(out), trimSQL(*output))
 	if err := e.exec(ctx, q); err != nil {
-		return fmt.Errorf("engine: preprocess: %w", err)
+		return err
 	}
 	return nil
 }

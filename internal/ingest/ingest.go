@@ -13,7 +13,6 @@ import (
 	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/engine"
 	"github.com/ipos-dev/ipos/internal/fetch"
-	"github.com/ipos-dev/ipos/internal/logicalhash"
 	"github.com/ipos-dev/ipos/internal/odf"
 )
 
@@ -290,33 +289,12 @@ func (in *Ingester) commit(ctx context.Context, d *dataset.Dataset, b batch) (*R
 	}
 	if res.Rows > 0 {
 		in.report(Progress{Dataset: d.Alias, Stage: "commit", Rows: res.Rows})
-		// The logical hash reads the file back through Arrow while the
-		// store copies and hashes its bytes: two passes, two cores.
-		type hashed struct {
-			h   odf.Multihash
-			err error
-		}
-		logicalCh := make(chan hashed, 1)
-		go func() {
-			h, err := logicalhash.OfParquet(ctx, out)
-			logicalCh <- hashed{h, err}
-		}()
-		physical, size, err := d.Store.Data.PutFile(ctx, out)
-		lh := <-logicalCh
+		slice, err := d.StoreSlice(ctx, out, next, res.Rows)
 		if err != nil {
-			return nil, fmt.Errorf("%s: storing data: %w", d.Alias, err)
+			return nil, err
 		}
-		if lh.err != nil {
-			return nil, fmt.Errorf("%s: logical hash: %w", d.Alias, lh.err)
-		}
-		logical := lh.h
 		in.failpoint("data-stored")
-		add.NewData = &odf.DataSlice{
-			LogicalHash:    logical,
-			PhysicalHash:   physical,
-			OffsetInterval: odf.OffsetInterval{Start: next, End: next + uint64(res.Rows) - 1},
-			Size:           uint64(size),
-		}
+		add.NewData = slice
 		if res.Schema != nil && !sameSchema(st.Latest["SetDataSchema"], res.Schema) {
 			if _, err := tx.Append(ctx, &odf.MetadataBlock{SystemTime: now, Event: odf.SetDataSchema{Schema: res.Schema}}); err != nil {
 				return nil, fmt.Errorf("%s: %w", d.Alias, err)
@@ -371,40 +349,7 @@ func SetWatermark(ctx context.Context, d *dataset.Dataset, wm time.Time, now tim
 // DataFiles lists the local paths of a dataset's data slices in offset
 // order, for reading them with the engine.
 func DataFiles(ctx context.Context, d *dataset.Dataset) ([]string, error) {
-	pather, ok := d.Store.Data.(interface {
-		Path(odf.Multihash) (string, error)
-	})
-	if !ok {
-		return nil, fmt.Errorf("%s: data store has no local files", d.Alias)
-	}
-	head, err := d.Chain.Head(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for b, err := range d.Chain.Walk(ctx, head) {
-		if err != nil {
-			return nil, err
-		}
-		var slice *odf.DataSlice
-		switch e := b.Event.(type) {
-		case odf.AddData:
-			slice = e.NewData
-		case odf.ExecuteTransform:
-			slice = e.NewData
-		}
-		if slice != nil {
-			p, err := pather.Path(slice.PhysicalHash)
-			if err != nil {
-				return nil, err
-			}
-			files = append(files, p)
-		}
-	}
-	for i, j := 0, len(files)-1; i < j; i, j = i+1, j-1 {
-		files[i], files[j] = files[j], files[i]
-	}
-	return files, nil
+	return d.DataFiles(ctx)
 }
 
 func vocab(st *chain.State) engine.Vocab {
