@@ -14,9 +14,10 @@ import (
 func newInspectCommand(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "inspect",
-		Short: "Inspect datasets: schema",
+		Short: "Inspect datasets: schema, lineage",
 	}
 	c.AddCommand(newInspectSchemaCommand(g))
+	c.AddCommand(newInspectLineageCommand(g))
 	return c
 }
 
