@@ -13,31 +13,44 @@ import (
 	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/engine"
 	"github.com/ipos-dev/ipos/internal/ingest"
+	"github.com/ipos-dev/ipos/internal/odf"
+	"github.com/ipos-dev/ipos/internal/transform"
 	"github.com/ipos-dev/ipos/internal/workspace"
 )
 
 type pullOptions struct {
-	all bool
+	all       bool
+	recursive bool
 }
 
 func newPullCommand(g *globals) *cobra.Command {
 	var opts pullOptions
 	c := &cobra.Command{
 		Use:   "pull NAME... | --all",
-		Short: "Ingest new data into root datasets from their polling sources",
-		Long: `Run the polling sources of root datasets: fetch (files or URLs), prepare
+		Short: "Bring datasets up to date: ingest roots, run derivative transforms",
+		Long: `Bring datasets up to date, in dependency order.
+
+Root datasets run their polling sources: fetch (files or URLs), prepare
 (decompress, pipe), read (CSV, JSON, NDJSON, Parquet, GeoJSON), preprocess
 (SQL), merge with the dataset's history (Append, Ledger, Snapshot) and commit
 each new slice as an AddData block. An unchanged source commits nothing.
+
+Derivative datasets run their SQL over their inputs when an input has new
+blocks, and commit the difference from their previous output (retractions
+and appends) as an ExecuteTransform block that 'ipos verify --reproduce' can
+re-run. With --recursive, a dataset's upstream datasets are pulled first.
+
 A failed or interrupted pull leaves the dataset as it was.`,
 		Example: `  ipos pull regions
+  ipos pull covid.cases.per-capita --recursive
   ipos pull --all`,
 		Args: namesOrAll(&opts.all),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPull(cmd.Context(), g, opts, args)
 		},
 	}
-	c.Flags().BoolVarP(&opts.all, "all", "a", false, "pull every root dataset that has a polling source")
+	c.Flags().BoolVarP(&opts.all, "all", "a", false, "pull every dataset: roots with a polling source, then derivatives")
+	c.Flags().BoolVarP(&opts.recursive, "recursive", "r", false, "pull the named datasets' upstream datasets first")
 	return c
 }
 
@@ -75,29 +88,9 @@ func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) 
 	if err != nil {
 		return err
 	}
-	var sets []*dataset.Dataset
-	if opts.all {
-		all, err := w.Datasets(ctx)
-		if err != nil {
-			return err
-		}
-		for _, d := range all {
-			st, err := d.Chain.LoadState(ctx)
-			if err != nil {
-				return err
-			}
-			if _, ok := st.Latest["SetPollingSource"]; ok {
-				sets = append(sets, d)
-			}
-		}
-	} else {
-		for _, n := range names {
-			d, err := w.Dataset(ctx, n)
-			if err != nil {
-				return err
-			}
-			sets = append(sets, d)
-		}
+	sets, err := pullOrder(ctx, w, names, opts.all || opts.recursive, opts.all)
+	if err != nil {
+		return err
 	}
 	eng, in, prog, err := openIngester(ctx, g, w, "pulling")
 	if err != nil {
@@ -105,9 +98,44 @@ func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) 
 	}
 	defer eng.Close()
 	defer prog.done()
+	tr := transform.New(eng, func(ctx context.Context, id odf.DatasetID) (*dataset.Dataset, error) {
+		return w.Dataset(ctx, id.String())
+	}, transform.Options{ScratchDir: filepath.Join(w.Dir(), "tmp"), Now: g.now})
 	var failed []string
-	for _, d := range sets {
+	for _, p := range sets {
+		d := p.ds
 		start := time.Now()
+		if p.err != nil {
+			fmt.Fprintf(g.streams.Err, "ipos: %s: %v\n", d.Alias, p.err)
+			failed = append(failed, d.Alias)
+			continue
+		}
+		if p.derivative {
+			prog.step("transforming "+d.Alias, "query", 0)
+			r, err := tr.Pull(ctx, d)
+			prog.clear()
+			switch {
+			case err != nil:
+				fmt.Fprintf(g.streams.Err, "ipos: %v\n", err)
+				failed = append(failed, d.Alias)
+			case r == nil:
+				if !g.quiet {
+					fmt.Fprintf(g.streams.Out, "%s: up to date\n", d.Alias)
+				}
+			case r.Waiting != "":
+				fmt.Fprintf(g.streams.Out, "%s: waiting: %s\n", d.Alias, r.Waiting)
+			default:
+				printTransform(g, r, time.Since(start))
+			}
+			continue
+		}
+		if !p.polling {
+			if p.named {
+				fmt.Fprintf(g.streams.Err, "ipos: %s: %v: it has no polling source (SetPollingSource); push data with `ipos ingest`\n", d.Alias, ingest.ErrNoSource)
+				failed = append(failed, d.Alias)
+			}
+			continue
+		}
 		results, err := in.Pull(ctx, d)
 		prog.clear()
 		for _, r := range results {
@@ -128,6 +156,123 @@ func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) 
 		return fmt.Errorf("pull failed for %s (nothing was committed for the failing step)", strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+func printTransform(g *globals, r *transform.Result, took time.Duration) {
+	span := "no change in output"
+	if r.Offsets != nil {
+		span = fmt.Sprintf("%d records (offsets %d..%d)", r.Rows, r.Offsets.Start, r.Offsets.End)
+	}
+	wm := "-"
+	if r.Watermark != nil {
+		wm = r.Watermark.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(g.streams.Out, "%s: transformed: %s; watermark %s; head %s\n", r.Dataset, span, wm, r.Head)
+	if !g.quiet {
+		fmt.Fprintf(g.streams.Err, "%s: transform ran in %s\n", r.Dataset, took.Round(time.Millisecond))
+	}
+}
+
+// pulled is a dataset in pull order.
+type pulled struct {
+	ds         *dataset.Dataset
+	derivative bool
+	polling    bool
+	named      bool  // named on the command line
+	err        error // the chain could not be read
+}
+
+// pullOrder returns the datasets to pull, each after its inputs: the named
+// ones, with their upstream datasets when upstream is set, or all.
+func pullOrder(ctx context.Context, w *workspace.Workspace, names []string, upstream, all bool) ([]pulled, error) {
+	every, err := w.Datasets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[odf.DatasetID]*pulled{}
+	inputs := map[odf.DatasetID][]odf.DatasetID{}
+	for _, d := range every {
+		st, err := d.Chain.LoadState(ctx)
+		if err != nil {
+			// A damaged dataset still takes its place in the order; what
+			// runs on it (a pull, a verification) reports the damage.
+			byID[d.ID] = &pulled{ds: d, err: err}
+			continue
+		}
+		p := &pulled{ds: d, derivative: st.Kind == odf.DatasetKindDerivative}
+		_, p.polling = st.Latest["SetPollingSource"]
+		byID[d.ID] = p
+		if ev, ok := st.Latest["SetTransform"]; ok {
+			for _, in := range ev.(odf.SetTransform).Inputs {
+				if id, err := odf.ParseDatasetID(in.DatasetRef); err == nil {
+					inputs[d.ID] = append(inputs[d.ID], id)
+				}
+			}
+		}
+	}
+	var roots []odf.DatasetID
+	if all {
+		for _, d := range every {
+			roots = append(roots, d.ID)
+		}
+	}
+	for _, n := range names {
+		d, err := w.Dataset(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		byID[d.ID].named = true
+		roots = append(roots, d.ID)
+	}
+	var order []pulled
+	state := map[odf.DatasetID]int{} // 1 visiting, 2 done
+	var visit func(id odf.DatasetID, follow bool) error
+	visit = func(id odf.DatasetID, follow bool) error {
+		p, ok := byID[id]
+		if !ok || state[id] == 2 {
+			return nil
+		}
+		if state[id] == 1 {
+			return fmt.Errorf("datasets depend on each other in a cycle through %s", p.ds.Alias)
+		}
+		state[id] = 1
+		if follow {
+			for _, in := range inputs[id] {
+				if err := visit(in, follow); err != nil {
+					return err
+				}
+			}
+		}
+		state[id] = 2
+		order = append(order, *p)
+		return nil
+	}
+	if !upstream {
+		// Only the named datasets, still ordered among themselves.
+		named := map[odf.DatasetID]bool{}
+		for _, id := range roots {
+			named[id] = true
+		}
+		for _, id := range roots {
+			for _, in := range inputs[id] {
+				if named[in] {
+					if err := visit(in, false); err != nil {
+						return nil, err
+					}
+				}
+			}
+			if err := visit(id, false); err != nil {
+				return nil, err
+			}
+		}
+		return order, nil
+	}
+	for _, id := range roots {
+		if err := visit(id, true); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
 }
 
 func printCommit(g *globals, r ingest.Result) {
