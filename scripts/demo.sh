@@ -52,11 +52,20 @@ run pull covid.tests
 echo "(pulling again: the server answers 304 Not Modified, so nothing is committed)"
 run pull covid.tests
 
+step "Derivative datasets: SQL over the roots, in dependency order"
+run pull --all
+run tail covid.cases.per-capita
+run tail covid.tests.positivity
+run inspect lineage
+
 step "The snapshot changes: retractions (-R) and corrections (-C/+C) appear"
 cp "$EXAMPLES/data/regions-2.csv" data/
 run pull --all
 run tail regions
 run inspect schema regions
+echo "(the aggregate followed: changed totals are retracted and appended again)"
+run tail covid.cases.per-capita
+run log covid.cases.per-capita --limit 1
 
 step "The watermark only moves forward"
 run set-watermark covid.cases 2026-11-03
@@ -66,8 +75,8 @@ if "$IPOS" set-watermark covid.cases 2026-10-01 2>/dev/null; then
 fi
 echo "(moving it back to 2026-10-01 was refused)"
 
-step "Integrity: every block, link and data file checked"
-run verify --integrity --all
+step "Verification: every block, link and data file, and every transform re-run"
+run verify --all
 
 step "Tampering is caught: flip one byte of a block"
 id="$("$IPOS" list -o json | sed -n 's/.*"id": "did:odf:\(f[0-9a-f]*\)".*/\1/p' | head -n1)"
