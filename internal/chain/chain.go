@@ -375,7 +375,7 @@ func Validate(s *State, b *odf.MetadataBlock) error {
 		}
 	}
 	name := odf.EventName(b.Event)
-	if prev, ok := s.Latest[name]; ok && sameEvent(prev, b.Event) {
+	if prev, ok := s.Latest[name]; ok && SameEvent(prev, b.Event) {
 		return fail("%w: the dataset already has this %s", ErrNoOp, name)
 	}
 	return nil
@@ -442,8 +442,9 @@ func fmtOffset(o *uint64) string {
 	return fmt.Sprint(*o)
 }
 
-// sameEvent compares two events by their encoding, which is exact.
-func sameEvent(a, b odf.MetadataEvent) bool {
+// SameEvent compares two events by their encoding, which is exact where a
+// deep comparison of decoded values is not (nil and empty extras …).
+func SameEvent(a, b odf.MetadataEvent) bool {
 	if reflect.TypeOf(a) != reflect.TypeOf(b) {
 		return false
 	}

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -295,7 +294,7 @@ func (in *Ingester) commit(ctx context.Context, d *dataset.Dataset, b batch) (*R
 		}
 		in.failpoint("data-stored")
 		add.NewData = slice
-		if res.Schema != nil && !sameSchema(st.Latest["SetDataSchema"], res.Schema) {
+		if res.Schema != nil && !chain.SameEvent(st.Latest["SetDataSchema"], odf.SetDataSchema{Schema: res.Schema}) {
 			if _, err := tx.Append(ctx, &odf.MetadataBlock{SystemTime: now, Event: odf.SetDataSchema{Schema: res.Schema}}); err != nil {
 				return nil, fmt.Errorf("%s: %w", d.Alias, err)
 			}
@@ -358,19 +357,6 @@ func vocab(st *chain.State) engine.Vocab {
 		return engine.VocabFrom(&sv)
 	}
 	return engine.DefaultVocab()
-}
-
-// sameSchema compares the schema in force with a new one by their
-// encodings, which is exact where a deep comparison of decoded values is
-// not (nil and empty extras …).
-func sameSchema(prev odf.MetadataEvent, s *odf.DataSchema) bool {
-	sds, ok := prev.(odf.SetDataSchema)
-	if !ok || sds.Schema == nil {
-		return false
-	}
-	a, errA := odf.EncodeBlock(&odf.MetadataBlock{Event: odf.SetDataSchema{Schema: sds.Schema}})
-	b, errB := odf.EncodeBlock(&odf.MetadataBlock{Event: odf.SetDataSchema{Schema: s}})
-	return errA == nil && errB == nil && bytes.Equal(a, b)
 }
 
 func (in *Ingester) scratch(d *dataset.Dataset) (string, error) {

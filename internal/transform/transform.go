@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -147,7 +146,7 @@ func (t *Transformer) Pull(ctx context.Context, d *dataset.Dataset) (*Result, er
 			return nil, err
 		}
 		ex.NewData = slice
-		if res.Schema != nil && !sameSchema(st.Latest["SetDataSchema"], res.Schema) {
+		if res.Schema != nil && !chain.SameEvent(st.Latest["SetDataSchema"], odf.SetDataSchema{Schema: res.Schema}) {
 			if _, err := tx.Append(ctx, &odf.MetadataBlock{SystemTime: now, Event: odf.SetDataSchema{Schema: res.Schema}}); err != nil {
 				return nil, fmt.Errorf("%s: %w", d.Alias, err)
 			}
@@ -269,16 +268,6 @@ func vocab(st *chain.State) engine.Vocab {
 		return engine.VocabFrom(&sv)
 	}
 	return engine.DefaultVocab()
-}
-
-func sameSchema(prev odf.MetadataEvent, s *odf.DataSchema) bool {
-	sds, ok := prev.(odf.SetDataSchema)
-	if !ok || sds.Schema == nil {
-		return false
-	}
-	a, errA := odf.EncodeBlock(&odf.MetadataBlock{Event: odf.SetDataSchema{Schema: sds.Schema}})
-	b, errB := odf.EncodeBlock(&odf.MetadataBlock{Event: odf.SetDataSchema{Schema: s}})
-	return errA == nil && errB == nil && bytes.Equal(a, b)
 }
 
 func (t *Transformer) scratch(d *dataset.Dataset) (string, error) {

@@ -41,7 +41,9 @@ func newEnv(t *testing.T) *env {
 	clock := t0
 	now := func() time.Time { clock = clock.Add(time.Minute); return clock }
 	scratch := filepath.Join(w.Dir(), "tmp")
-	resolve := func(ctx context.Context, id odf.DatasetID) (*dataset.Dataset, error) { return w.Dataset(ctx, id.String()) }
+	resolve := func(ctx context.Context, id odf.DatasetID) (*dataset.Dataset, error) {
+		return w.Dataset(ctx, id.String())
+	}
 	return &env{t: t, ctx: ctx, w: w, eng: eng,
 		in: ingest.New(eng, ingest.Options{BaseDir: w.Root, ScratchDir: scratch, Now: now}),
 		tr: New(eng, resolve, Options{ScratchDir: scratch, Now: now}),
