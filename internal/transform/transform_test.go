@@ -364,3 +364,56 @@ func TestReproduceNamesAForgedBlock(t *testing.T) {
 		t.Fatalf("got %v, want a ReproduceError naming %s", err, forgedBlock)
 	}
 }
+
+// Rewriting history consistently — a different stored query, every later
+// block re-hashed and re-linked — passes integrity checks but not
+// reproduction, which names the first ExecuteTransform the new query does
+// not produce.
+func TestReproduceCatchesAChangedStoredQuery(t *testing.T) {
+	e := newEnv(t)
+	e.add(manifests)
+	e.push("cases", `{"day":"2026-01-01","region":"a","n":50}
+{"day":"2026-01-01","region":"b","n":5}
+`)
+	e.pull("cases.big")
+	d := e.ds("cases.big")
+	head, _ := d.Chain.Head(e.ctx)
+	var blocks []*odf.MetadataBlock
+	for b, err := range d.Chain.Walk(e.ctx, head) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks = append([]*odf.MetadataBlock{b.MetadataBlock}, blocks...)
+	}
+	var prev, firstExec odf.Multihash
+	for _, b := range blocks {
+		if st, ok := b.Event.(odf.SetTransform); ok {
+			q := "SELECT day, region, n FROM cases WHERE n >= 1"
+			st.Transform = odf.TransformSQL{Engine: "duckdb", Queries: []odf.SqlQueryStep{{Query: q}}}
+			b.Event = st
+		}
+		b.PrevBlockHash = prev
+		data, err := odf.EncodeBlock(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev, err = d.Store.Blocks.Put(e.ctx, data); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := b.Event.(odf.ExecuteTransform); ok && firstExec == nil {
+			firstExec = prev
+		}
+	}
+	if err := d.Store.Refs.CompareAndSwap(e.ctx, "head", head, prev); err != nil {
+		t.Fatal(err)
+	}
+	d = e.ds("cases.big")
+	if _, err := d.VerifyIntegrity(e.ctx, nil); err != nil {
+		t.Fatalf("the rewritten chain is consistent, integrity should hold: %v", err)
+	}
+	_, err := e.tr.Reproduce(e.ctx, d, nil)
+	var re *ReproduceError
+	if !errors.As(err, &re) || !re.Block.Equal(firstExec) {
+		t.Fatalf("got %v, want a ReproduceError naming %s", err, firstExec)
+	}
+}
