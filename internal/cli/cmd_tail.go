@@ -11,12 +11,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipos-dev/ipos/internal/engine"
-	"github.com/ipos-dev/ipos/internal/ingest"
+	"github.com/ipos-dev/ipos/internal/query"
 )
 
 type tailOptions struct {
 	n      int
 	output string
+	asAt   string
 }
 
 func newTailCommand(g *globals) *cobra.Command {
@@ -26,15 +27,21 @@ func newTailCommand(g *globals) *cobra.Command {
 		Short: "Show a dataset's last records, system columns included",
 		Long: `Show the last records of a dataset in offset order, with the system columns
 offset, op (0 +A append, 1 -R retract, 2 -C correct from, 3 +C correct to),
-system_time and event_time.`,
+system_time and event_time.
+
+With --as-at the dataset is shown as it was at a block (a hash from 'ipos
+log', of this dataset or another, whose system time then applies) or at a
+system time (RFC 3339, or a date taken as midnight UTC).`,
 		Example: `  ipos tail regions
-  ipos tail covid.cases -n 5 -o json`,
+  ipos tail covid.cases -n 5 -o json
+  ipos tail covid.cases --as-at 2026-11-01T12:00:00Z`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTail(cmd.Context(), g, opts, args[0])
 		},
 	}
 	c.Flags().IntVarP(&opts.n, "num-records", "n", 10, "number of records to show")
+	c.Flags().StringVar(&opts.asAt, "as-at", "", "show the dataset as at a block hash or a system time")
 	addOutputFlag(c, &opts.output, "table", "table", "csv", "json")
 	return c
 }
@@ -43,17 +50,32 @@ func runTail(ctx context.Context, g *globals, opts tailOptions, name string) err
 	if opts.n <= 0 {
 		return usagef("-n must be positive")
 	}
-	_, d, err := g.openDataset(ctx, name)
+	w, d, err := g.openDataset(ctx, name)
 	if err != nil {
 		return err
 	}
-	files, err := ingest.DataFiles(ctx, d)
+	var at *query.AsAt
+	if opts.asAt != "" {
+		all, err := w.Datasets(ctx)
+		if err != nil {
+			return err
+		}
+		if at, err = query.ParseAsAt(ctx, all, opts.asAt); err != nil {
+			return asAtError(err)
+		}
+	}
+	snap, err := query.Resolve(ctx, d, at)
 	if err != nil {
 		return err
 	}
+	files := snap.Files
 	if len(files) == 0 {
 		if !g.quiet {
-			fmt.Fprintf(g.streams.Err, "%s has no data yet\n", d.Alias)
+			if at != nil {
+				fmt.Fprintf(g.streams.Err, "%s has no data as at %s\n", d.Alias, at)
+			} else {
+				fmt.Fprintf(g.streams.Err, "%s has no data yet\n", d.Alias)
+			}
 		}
 		return nil
 	}
@@ -67,11 +89,7 @@ func runTail(ctx context.Context, g *globals, opts tailOptions, name string) err
 	for i, f := range files {
 		quoted[i] = "'" + strings.ReplaceAll(f, "'", "''") + "'"
 	}
-	st, err := d.Chain.LoadState(ctx)
-	if err != nil {
-		return err
-	}
-	off := quoteIdent(vocabOffset(st))
+	off := quoteIdent(snap.Vocab.Offset)
 	q := fmt.Sprintf("SELECT * FROM (SELECT * FROM read_parquet([%s]) ORDER BY %s DESC LIMIT %d) ORDER BY %s",
 		strings.Join(quoted, ", "), off, opts.n, off)
 	res, err := eng.Query(ctx, q)

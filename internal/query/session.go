@@ -1,0 +1,172 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ipos-dev/ipos/internal/engine"
+	"github.com/ipos-dev/ipos/internal/odf"
+	"github.com/ipos-dev/ipos/internal/workspace"
+)
+
+// Options configure a session.
+type Options struct {
+	// AsAt is the point of history to see, as ParseAsAt reads it; empty
+	// means every dataset's head.
+	AsAt string
+	// Engine sizes DuckDB; the zero value means engine.DefaultConfig().
+	Engine engine.Config
+}
+
+// Table is a dataset as a session shows it.
+type Table struct {
+	// Name is the view's name, the dataset's alias: quote it in SQL when
+	// it has dots ("covid.cases").
+	Name string
+	ID   odf.DatasetID
+	// Head is the newest block seen (nil if none) and SystemTime its time.
+	Head       odf.Multihash
+	SystemTime time.Time
+	// Files is the number of data slices the view reads.
+	Files int
+	// Columns are the view's columns; empty when there is no view.
+	Columns []engine.Column
+	// Note says why there is no view, or that it has no data yet.
+	Note string
+}
+
+// Session is a locked-down SQL session over a workspace's datasets. It is
+// for sequential use.
+type Session struct {
+	eng    *engine.Engine
+	tables []Table
+	asAt   *AsAt
+}
+
+// Open makes a view for every dataset of w as at opts.AsAt, then locks
+// the session down.
+func Open(ctx context.Context, w *workspace.Workspace, opts Options) (*Session, error) {
+	datasets, err := w.Datasets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, d := range datasets {
+			d.Close()
+		}
+	}()
+	var at *AsAt
+	if opts.AsAt != "" {
+		if at, err = ParseAsAt(ctx, datasets, opts.AsAt); err != nil {
+			return nil, err
+		}
+	}
+	cfg := opts.Engine
+	if cfg == (engine.Config{}) {
+		cfg = engine.DefaultConfig()
+	}
+	eng, err := engine.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{eng: eng, asAt: at}
+	var allowed []string
+	for _, d := range datasets {
+		snap, err := Resolve(ctx, d, at)
+		if err != nil {
+			eng.Close()
+			return nil, err
+		}
+		t := Table{Name: d.Alias, ID: d.ID, Head: snap.Head, SystemTime: snap.SystemTime, Files: len(snap.Files)}
+		switch {
+		case len(snap.Files) > 0:
+			err = eng.CreateParquetView(ctx, d.Alias, snap.Files)
+			allowed = append(allowed, snap.Files...)
+		case snap.Schema != nil:
+			err = eng.CreateEmptyView(ctx, d.Alias, snap.Schema)
+			t.Note = "no data yet"
+		case snap.Head == nil && at != nil:
+			t.Note = "skipped: the dataset did not exist yet as at " + at.String()
+		default:
+			t.Note = "skipped: no data and no schema yet"
+		}
+		if err != nil {
+			eng.Close()
+			return nil, fmt.Errorf("%s: %w", d.Alias, err)
+		}
+		if t.Note == "" || snap.Schema != nil && len(snap.Files) == 0 {
+			if t.Columns, err = eng.Columns(ctx, d.Alias); err != nil {
+				eng.Close()
+				return nil, fmt.Errorf("%s: %w", d.Alias, err)
+			}
+		}
+		s.tables = append(s.tables, t)
+	}
+	if err := eng.Lockdown(ctx, nil, allowed); err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Query runs one SQL statement, which must be a query (SELECT, EXPLAIN,
+// DESCRIBE, SHOW, SUMMARIZE). Anything else is refused with an error
+// wrapping engine.ErrRefused; so is reading any file but the datasets'.
+func (s *Session) Query(ctx context.Context, sql string) (*engine.Result, error) {
+	res, err := s.eng.QueryStatement(ctx, sql)
+	if err != nil {
+		return nil, s.hint(err)
+	}
+	return res, nil
+}
+
+// hint adds advice to an error that comes from a dataset name with dots
+// left unquoted, which DuckDB reads as schema.table.
+func (s *Session) hint(err error) error {
+	msg := err.Error()
+	i := strings.Index(msg, `" does not exist because schema "`)
+	if i < 0 {
+		return err
+	}
+	j := strings.LastIndex(msg[:i], `"`)
+	if j < 0 {
+		return err
+	}
+	name := msg[j+1 : i]
+	for _, t := range s.tables {
+		if strings.EqualFold(t.Name, name) {
+			return fmt.Errorf("%w\nquote dataset names that have dots: SELECT * FROM \"%s\"", err, t.Name)
+		}
+	}
+	return err
+}
+
+// Datasets lists the workspace's datasets as the session shows them,
+// sorted by name.
+func (s *Session) Datasets() []Table { return s.tables }
+
+// Table returns the dataset named name.
+func (s *Session) Table(name string) (Table, error) {
+	for _, t := range s.tables {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return Table{}, fmt.Errorf("%w: %q", workspace.ErrDatasetNotFound, name)
+}
+
+// AsAt is the point of history the session shows; nil means the heads.
+func (s *Session) AsAt() *AsAt { return s.asAt }
+
+// Close releases the session's engine.
+func (s *Session) Close() error {
+	if s.eng == nil {
+		return errors.New("query: session already closed")
+	}
+	err := s.eng.Close()
+	s.eng = nil
+	return err
+}
