@@ -118,6 +118,15 @@ type State struct {
 	SourceStates map[string]odf.SourceState
 }
 
+// Vocab is the SetVocab in force, or nil.
+func (s *State) Vocab() *odf.SetVocab {
+	if ev, ok := s.Latest["SetVocab"]; ok {
+		v := ev.(odf.SetVocab)
+		return &v
+	}
+	return nil
+}
+
 // NewState is the state of an empty chain.
 func NewState() *State {
 	return &State{Latest: map[string]odf.MetadataEvent{}, SourceStates: map[string]odf.SourceState{}}
@@ -383,8 +392,8 @@ func Validate(s *State, b *odf.MetadataBlock) error {
 
 func validateData(s *State, fail func(string, ...any) error, prevOffset *uint64, prevCP odf.Multihash,
 	data *odf.DataSlice, cp *odf.Checkpoint, wm *time.Time, src *odf.SourceState, progressed bool) error {
-	if !equalOffset(prevOffset, s.LastOffset) {
-		return fail("prevOffset is %s, but the last data offset is %s", fmtOffset(prevOffset), fmtOffset(s.LastOffset))
+	if !EqualOffset(prevOffset, s.LastOffset) {
+		return fail("prevOffset is %s, but the last data offset is %s", FormatOffset(prevOffset), FormatOffset(s.LastOffset))
 	}
 	if !prevCP.Equal(s.LastCheckpoint) {
 		return fail("prevCheckpoint is %q, but the current checkpoint is %q", prevCP.String(), s.LastCheckpoint.String())
@@ -428,14 +437,16 @@ func validateData(s *State, fail func(string, ...any) error, prevOffset *uint64,
 	return nil
 }
 
-func equalOffset(a, b *uint64) bool {
+// EqualOffset compares two optional offsets.
+func EqualOffset(a, b *uint64) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
 	return *a == *b
 }
 
-func fmtOffset(o *uint64) string {
+// FormatOffset prints an optional offset, "none" when unset.
+func FormatOffset(o *uint64) string {
 	if o == nil {
 		return "none"
 	}

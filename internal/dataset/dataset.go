@@ -131,6 +131,15 @@ func (d *Dataset) StoreSlice(ctx context.Context, path string, start uint64, row
 	}, nil
 }
 
+// Scratch makes a fresh folder under parent for one run of purpose on this
+// dataset; the caller removes it.
+func (d *Dataset) Scratch(parent, purpose string) (string, error) {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(parent, purpose+"-"+d.ID.Multibase()[:12]+"-")
+}
+
 // Close writes what the block cache learnt. The dataset stays usable.
 func (d *Dataset) Close() error {
 	if d.cache == nil {

@@ -39,6 +39,23 @@ func TestMergeScripts(t *testing.T) {
 	}
 }
 
+// readScript parses a txtar test script and the "key: value" lines of its
+// comment.
+func readScript(t *testing.T, path string) (*txtar.Archive, map[string]string) {
+	t.Helper()
+	ar, err := txtar.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := map[string]string{}
+	for _, line := range strings.Split(string(ar.Comment), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") {
+			kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return ar, kv
+}
+
 func openTest(t testing.TB) *Engine {
 	t.Helper()
 	cfg := DefaultConfig()
@@ -63,16 +80,7 @@ func splitList(s string) []string {
 
 func runMergeScript(t *testing.T, e *Engine, path string) {
 	ctx := context.Background()
-	ar, err := txtar.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv := map[string]string{}
-	for _, line := range strings.Split(string(ar.Comment), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") {
-			kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
+	ar, kv := readScript(t, path)
 	dir := t.TempDir()
 	content := map[string]string{}
 	var prevCSV []string

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"github.com/ipos-dev/ipos/internal/odf"
 )
 
@@ -51,16 +49,7 @@ func csvToParquet(t *testing.T, e *Engine, csv, out string, v Vocab) {
 
 func runTransformScript(t *testing.T, e *Engine, path string) {
 	ctx := context.Background()
-	ar, err := txtar.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv := map[string]string{}
-	for _, line := range strings.Split(string(ar.Comment), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") {
-			kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
+	ar, kv := readScript(t, path)
 	dir := t.TempDir()
 	content := map[string]string{}
 	inputs := map[string][]string{}

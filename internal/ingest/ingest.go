@@ -89,7 +89,7 @@ func (in *Ingester) Pull(ctx context.Context, d *dataset.Dataset) ([]Result, err
 		return nil, fmt.Errorf("%s: %w: it has no polling source (SetPollingSource); push data with `ipos ingest`", d.Alias, ErrNoSource)
 	}
 	src := ev.(odf.SetPollingSource)
-	scratch, err := in.scratch(d)
+	scratch, err := d.Scratch(in.opts.ScratchDir, "ingest")
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func (in *Ingester) Push(ctx context.Context, d *dataset.Dataset, sourceName str
 	if err != nil {
 		return nil, err
 	}
-	scratch, err := in.scratch(d)
+	scratch, err := d.Scratch(in.opts.ScratchDir, "ingest")
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,7 @@ func (in *Ingester) commit(ctx context.Context, d *dataset.Dataset, b batch) (*R
 		New:             table,
 		Prev:            prevFiles,
 		Strategy:        b.merge,
-		Vocab:           vocab(st),
+		Vocab:           engine.VocabFrom(st.Vocab()),
 		SystemTime:      now,
 		SourceEventTime: b.eventTime,
 		NextOffset:      next,
@@ -349,21 +349,6 @@ func SetWatermark(ctx context.Context, d *dataset.Dataset, wm time.Time, now tim
 // order, for reading them with the engine.
 func DataFiles(ctx context.Context, d *dataset.Dataset) ([]string, error) {
 	return d.DataFiles(ctx)
-}
-
-func vocab(st *chain.State) engine.Vocab {
-	if ev, ok := st.Latest["SetVocab"]; ok {
-		sv := ev.(odf.SetVocab)
-		return engine.VocabFrom(&sv)
-	}
-	return engine.DefaultVocab()
-}
-
-func (in *Ingester) scratch(d *dataset.Dataset) (string, error) {
-	if err := os.MkdirAll(in.opts.ScratchDir, 0o755); err != nil {
-		return "", err
-	}
-	return os.MkdirTemp(in.opts.ScratchDir, "ingest-"+d.ID.Multibase()[:12]+"-")
 }
 
 func (in *Ingester) failpoint(step string) {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/ipos-dev/ipos/internal/chain"
 	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/logicalhash"
 	"github.com/ipos-dev/ipos/internal/odf"
@@ -49,7 +50,7 @@ func (t *Transformer) Reproduce(ctx context.Context, d *dataset.Dataset, progres
 		hashes = append(hashes, b.Hash)
 	}
 	slices.Reverse(hashes)
-	scratch, err := t.scratch(d)
+	scratch, err := d.Scratch(t.opts.ScratchDir, "reproduce")
 	if err != nil {
 		return nil, err
 	}
@@ -88,9 +89,9 @@ func (t *Transformer) Reproduce(ctx context.Context, d *dataset.Dataset, progres
 				if i >= len(e.QueryInputs) || e.QueryInputs[i].DatasetID != in.ds.ID {
 					return nil, fail("its inputs do not match the transform's inputs")
 				}
-				if !equalOffset(e.QueryInputs[i].NewOffset, in.offset) {
+				if !chain.EqualOffset(e.QueryInputs[i].NewOffset, in.offset) {
 					return nil, fail("input %s: recorded new offset %s, but its block %s ends at %s",
-						in.ds.Alias, fmtOffset(e.QueryInputs[i].NewOffset), in.head, fmtOffset(in.offset))
+						in.ds.Alias, chain.FormatOffset(e.QueryInputs[i].NewOffset), in.head, chain.FormatOffset(in.offset))
 				}
 			}
 			st, err := d.Chain.LoadStateAt(ctx, b.PrevBlockHash)
@@ -141,18 +142,4 @@ func (t *Transformer) Reproduce(ctx context.Context, d *dataset.Dataset, progres
 		}
 	}
 	return rep, nil
-}
-
-func equalOffset(a, b *uint64) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return *a == *b
-}
-
-func fmtOffset(o *uint64) string {
-	if o == nil {
-		return "none"
-	}
-	return fmt.Sprint(*o)
 }

@@ -130,7 +130,7 @@ func (t *Transformer) Pull(ctx context.Context, d *dataset.Dataset) (*Result, er
 	if st.LastOffset != nil {
 		next = *st.LastOffset + 1
 	}
-	scratch, err := t.scratch(d)
+	scratch, err := d.Scratch(t.opts.ScratchDir, "transform")
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func request(inputs []input, sql odf.TransformSQL, prev []string, st *chain.Stat
 	req := engine.TransformRequest{
 		Transform:  sql,
 		Prev:       prev,
-		Vocab:      vocab(st),
+		Vocab:      engine.VocabFrom(st.Vocab()),
 		SystemTime: now,
 		EventTime:  wm,
 		NextOffset: next,
@@ -260,21 +260,6 @@ func outputWatermark(inputs []input, current *time.Time) *time.Time {
 		return current
 	}
 	return wm
-}
-
-func vocab(st *chain.State) engine.Vocab {
-	if ev, ok := st.Latest["SetVocab"]; ok {
-		sv := ev.(odf.SetVocab)
-		return engine.VocabFrom(&sv)
-	}
-	return engine.DefaultVocab()
-}
-
-func (t *Transformer) scratch(d *dataset.Dataset) (string, error) {
-	if err := os.MkdirAll(t.opts.ScratchDir, 0o755); err != nil {
-		return "", err
-	}
-	return os.MkdirTemp(t.opts.ScratchDir, "transform-"+d.ID.Multibase()[:12]+"-")
 }
 
 func equalTime(a, b *time.Time) bool {

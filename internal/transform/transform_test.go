@@ -333,7 +333,7 @@ func TestReproduceNamesAForgedBlock(t *testing.T) {
 	res, err := e.eng.Transform(e.ctx, engine.TransformRequest{
 		Inputs:    []engine.TransformInput{{Name: "cases", Files: files}},
 		Transform: odf.TransformSQL{Engine: "duckdb", Query: &forged},
-		Prev:      prev, Vocab: vocab(st), SystemTime: t0.Add(time.Hour), EventTime: cst.Watermark,
+		Prev:      prev, Vocab: engine.VocabFrom(st.Vocab()), SystemTime: t0.Add(time.Hour), EventTime: cst.Watermark,
 		NextOffset: *st.LastOffset + 1, Out: out,
 	})
 	if err != nil {
