@@ -167,7 +167,11 @@ func printTransform(g *globals, r *transform.Result, took time.Duration) {
 	if r.Watermark != nil {
 		wm = r.Watermark.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(g.streams.Out, "%s: transformed: %s; watermark %s; head %s\n", r.Dataset, span, wm, r.Head)
+	how := "recomputed"
+	if r.Incremental {
+		how = "incremental"
+	}
+	fmt.Fprintf(g.streams.Out, "%s: transformed (%s): %s; watermark %s; head %s\n", r.Dataset, how, span, wm, r.Head)
 	if !g.quiet {
 		fmt.Fprintf(g.streams.Err, "%s: transform ran in %s\n", r.Dataset, took.Round(time.Millisecond))
 	}

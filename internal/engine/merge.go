@@ -71,6 +71,7 @@ type MergeResult struct {
 	Rows         int64           // 0: nothing to commit, no file written
 	MaxEventTime *time.Time      // max event time of the written rows
 	Schema       *odf.DataSchema // ODF schema of the file, system columns included
+	Incremental  bool            // Transform read only the new input slices
 }
 
 // Parquet settings; see doc.go for why.

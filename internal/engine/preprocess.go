@@ -28,6 +28,14 @@ func (e *Engine) Preprocess(ctx context.Context, in, out string, t odf.Transform
 // step becomes a temporary view (dropped afterwards), and the one step
 // without an alias is the output.
 func (e *Engine) runSQL(ctx context.Context, t odf.TransformSQL, out string) error {
+	return e.withSteps(ctx, t, func(output string) error {
+		return e.exec(ctx, fmt.Sprintf("CREATE TABLE %s AS %s", quoteIdent(out), output))
+	})
+}
+
+// withSteps creates the views of a transform's aliased steps, calls fn
+// with the output query, and drops the views.
+func (e *Engine) withSteps(ctx context.Context, t odf.TransformSQL, fn func(output string) error) error {
 	switch strings.ToLower(t.Engine) {
 	case "duckdb", "datafusion":
 	default:
@@ -71,11 +79,7 @@ func (e *Engine) runSQL(ctx context.Context, t odf.TransformSQL, out string) err
 			return fmt.Errorf("step %q: %w", *s.Alias, err)
 		}
 	}
-	q := fmt.Sprintf("CREATE TABLE %s AS %s", quoteIdent(out), trimSQL(*output))
-	if err := e.exec(ctx, q); err != nil {
-		return err
-	}
-	return nil
+	return fn(trimSQL(*output))
 }
 
 func trimSQL(q string) string {

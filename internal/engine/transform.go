@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,12 @@ import (
 type TransformInput struct {
 	Name  string
 	Files []string
+	// New, when not nil, lists the slices among Files that earlier runs
+	// have not consumed. Transform then runs a stateless query (see
+	// Stateless) over those slices alone, which gives the same bytes as
+	// recomputing everything, provided the previous output is this
+	// query's.
+	New []string
 }
 
 // TransformRequest asks Transform to run a derivative dataset's query and
@@ -64,20 +71,51 @@ func (e *Engine) Transform(ctx context.Context, req TransformRequest) (res Merge
 		if len(in.Files) == 0 {
 			return res, fmt.Errorf("input %q has no data yet", in.Name)
 		}
-		proj, err := e.currentState(ctx, in.Files, DefaultVocab())
-		if err != nil {
-			return res, fmt.Errorf("input %q: %w", in.Name, err)
-		}
-		views = append(views, in.Name)
-		if err := e.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", quoteIdent(in.Name), proj)); err != nil {
-			return res, fmt.Errorf("input %q: %w", in.Name, err)
+	}
+	incremental := false
+	if len(req.Inputs) == 1 && req.Inputs[0].New != nil {
+		if incremental, err = e.Stateless(ctx, req.Inputs[0], req.Transform); err != nil {
+			return res, err
 		}
 	}
-	result := e.tempName("result")
-	if err := e.runSQL(ctx, req.Transform, result); err != nil {
-		return res, err
+	result, negResult := e.tempName("result"), ""
+	if incremental {
+		// f(current) - f(previous) = f(added rows) - f(removed rows) for a
+		// query that maps rows one by one.
+		in := req.Inputs[0]
+		negResult = e.tempName("negresult")
+		for _, side := range []struct {
+			table, ops string
+		}{{result, "0, 3"}, {negResult, "1, 2"}} {
+			q := fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT * EXCLUDE (%s, %s, %s) FROM read_parquet(%s, union_by_name=true) WHERE %s IN (%s)",
+				quoteIdent(in.Name), quoteIdent(DefaultVocab().Offset), quoteIdent(DefaultVocab().Op), quoteIdent(DefaultVocab().SystemTime),
+				listLit(in.New), quoteIdent(DefaultVocab().Op), side.ops)
+			if err := e.exec(ctx, q); err != nil {
+				return res, fmt.Errorf("input %q: %w", in.Name, err)
+			}
+			err := e.runSQL(ctx, req.Transform, side.table)
+			e.dropView(in.Name)
+			if err != nil {
+				return res, err
+			}
+			defer e.drop(side.table)
+		}
+	} else {
+		for _, in := range req.Inputs {
+			proj, err := e.currentState(ctx, in.Files, DefaultVocab())
+			if err != nil {
+				return res, fmt.Errorf("input %q: %w", in.Name, err)
+			}
+			views = append(views, in.Name)
+			if err := e.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", quoteIdent(in.Name), proj)); err != nil {
+				return res, fmt.Errorf("input %q: %w", in.Name, err)
+			}
+		}
+		if err := e.runSQL(ctx, req.Transform, result); err != nil {
+			return res, err
+		}
+		defer e.drop(result)
 	}
-	defer e.drop(result)
 	cols, err := e.describe(ctx, quoteIdent(result))
 	if err != nil {
 		return res, err
@@ -113,6 +151,14 @@ func (e *Engine) Transform(ctx context.Context, req TransformRequest) (res Merge
 	views = append(views, newV)
 	if err := e.exec(ctx, fmt.Sprintf("CREATE TEMP VIEW %s AS SELECT %s FROM %s", quoteIdent(newV), strings.Join(sel, ", "), quoteIdent(result))); err != nil {
 		return res, err
+	}
+	negV := ""
+	if incremental {
+		negV = e.tempName("tneg")
+		views = append(views, negV)
+		if err := e.exec(ctx, fmt.Sprintf("CREATE TEMP VIEW %s AS SELECT %s FROM %s", quoteIdent(negV), strings.Join(sel, ", "), quoteIdent(negResult))); err != nil {
+			return res, err
+		}
 	}
 
 	// The previous output's current state, with its event time as __et.
@@ -157,12 +203,31 @@ func (e *Engine) Transform(ctx context.Context, req TransformRequest) (res Merge
 	counted := func(view string) string {
 		return fmt.Sprintf("SELECT %s, %s, count(*) AS __n FROM %s GROUP BY %s", etSel, data, quoteIdent(view), group)
 	}
+	removed := counted(prevV)
+	if incremental {
+		// The rows removed are those the retracted input rows map to;
+		// without an event-time column of their own they keep the event
+		// time they were written with, which only the previous output
+		// knows.
+		removed = counted(negV)
+		if !m.hasET {
+			var match []string
+			for _, c := range m.data {
+				n := quoteIdent(c.Name)
+				match = append(match, fmt.Sprintf("n.%s IS NOT DISTINCT FROM o.%s", n, n))
+			}
+			removed = fmt.Sprintf("SELECT o.__et, %s, n.__n FROM (SELECT %s, count(*) AS __n FROM %s GROUP BY %s) n LEFT JOIN (SELECT min(__et) AS __et, %s FROM %s GROUP BY %s) o ON %s",
+				prefixedCols("n.", m.data), data, quoteIdent(negV), data, data, quoteIdent(prevV), data, strings.Join(match, " AND "))
+		}
+	}
 	diff := fmt.Sprintf("SELECT %s AS __et, %s, coalesce(r.__n, 0) AS __nr, coalesce(p.__n, 0) AS __np FROM (%s) r FULL OUTER JOIN (%s) p ON %s",
-		etOut, strings.Join(coalesced, ", "), counted(newV), counted(prevV), strings.Join(on, " AND "))
+		etOut, strings.Join(coalesced, ", "), counted(newV), removed, strings.Join(on, " AND "))
 	rows := fmt.Sprintf(`SELECT 1 AS __op, __et, %[1]s FROM (%[2]s) d, range(CAST(d.__np - d.__nr AS BIGINT)) WHERE d.__np > d.__nr
 UNION ALL
 SELECT 0 AS __op, __et, %[1]s FROM (%[2]s) d, range(CAST(d.__nr - d.__np AS BIGINT)) WHERE d.__nr > d.__np`, data, diff)
-	return m.write(ctx, rows, "__op DESC, "+data+", __et")
+	res, err = m.write(ctx, rows, "__op DESC, "+data+", __et")
+	res.Incremental = incremental
+	return res, err
 }
 
 // currentState is a query over Parquet files of a stream with op codes
@@ -215,4 +280,90 @@ func typedNulls(cols []column) []string {
 		out[i] = fmt.Sprintf("CAST(NULL AS %s) AS %s", typ, quoteIdent(c.Name))
 	}
 	return out
+}
+
+func prefixedCols(p string, cols []column) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = p + quoteIdent(c.Name)
+	}
+	return strings.Join(out, ", ")
+}
+
+// statelessOps are the plan operators of a query that maps input rows one
+// by one: scans, filters and projections.
+var statelessOps = map[string]bool{
+	"PROJECTION": true, "FILTER": true, "TABLE_SCAN": true, "READ_PARQUET": true,
+	"PARQUET_SCAN": true, "SEQ_SCAN": true, "SEQ_SCAN ": true,
+}
+
+// Stateless reports whether a transform over one input maps its rows one
+// by one (only scans, filters and projections in DuckDB's plan, and at
+// least one scan of the input), so that it can run over new slices alone.
+// Anything else (aggregates, joins, windows, DISTINCT, ORDER BY, LIMIT,
+// constant rows) is stateful and is recomputed.
+func (e *Engine) Stateless(ctx context.Context, in TransformInput, t odf.TransformSQL) (bool, error) {
+	q := fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT * EXCLUDE (%s, %s, %s) FROM read_parquet(%s, union_by_name=true)",
+		quoteIdent(in.Name), quoteIdent(DefaultVocab().Offset), quoteIdent(DefaultVocab().Op), quoteIdent(DefaultVocab().SystemTime), listLit(in.Files))
+	if err := e.exec(ctx, q); err != nil {
+		return false, fmt.Errorf("input %q: %w", in.Name, err)
+	}
+	defer e.dropView(in.Name)
+	stateless := false
+	err := e.withSteps(ctx, t, func(output string) error {
+		rows, err := e.conn.QueryContext(ctx, "EXPLAIN (FORMAT JSON) "+output)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var plan strings.Builder
+		for rows.Next() {
+			var k, v string
+			if err := rows.Scan(&k, &v); err != nil {
+				return err
+			}
+			plan.WriteString(v)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		stateless = planIsStateless(plan.String())
+		return nil
+	})
+	return stateless, err
+}
+
+// planIsStateless checks the operator names of an EXPLAIN (FORMAT JSON)
+// plan.
+func planIsStateless(plan string) bool {
+	var nodes []map[string]any
+	if err := json.Unmarshal([]byte(plan), &nodes); err != nil {
+		return false
+	}
+	scans := 0
+	var walk func(n map[string]any) bool
+	walk = func(n map[string]any) bool {
+		name, _ := n["name"].(string)
+		name = strings.TrimSpace(name)
+		if !statelessOps[name] {
+			return false
+		}
+		if strings.Contains(name, "SCAN") || name == "READ_PARQUET" {
+			scans++
+		}
+		children, _ := n["children"].([]any)
+		for _, c := range children {
+			m, ok := c.(map[string]any)
+			if !ok || !walk(m) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, n := range nodes {
+		if !walk(n) {
+			return false
+		}
+	}
+	return scans > 0
 }

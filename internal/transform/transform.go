@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/chain"
@@ -54,6 +55,9 @@ type Result struct {
 	Offsets   *odf.OffsetInterval
 	Watermark *time.Time
 	Waiting   string
+	// Incremental says the run read only the input slices added since the
+	// last run (a stateless query); otherwise it recomputed everything.
+	Incremental bool
 }
 
 // input is one input as a run sees it.
@@ -86,7 +90,7 @@ func (t *Transformer) Pull(ctx context.Context, d *dataset.Dataset) (*Result, er
 	if !ok {
 		return nil, fmt.Errorf("%s: unsupported transform %T", d.Alias, set.Transform)
 	}
-	last, err := lastConsumed(ctx, d)
+	last, sameQuery, err := lastConsumed(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +140,19 @@ func (t *Transformer) Pull(ctx context.Context, d *dataset.Dataset) (*Result, er
 	}
 	defer os.RemoveAll(scratch)
 	out := filepath.Join(scratch, "slice.parquet")
-	res, err := t.eng.Transform(ctx, request(inputs, sql, prevFiles, st, now, wm, next, out))
+	req := request(inputs, sql, prevFiles, st, now, wm, next, out)
+	if sameQuery && len(inputs) == 1 {
+		// The previous output is this query's over what the last run
+		// consumed, so a stateless query need only see the new slices.
+		in := inputs[0]
+		if prev, ok := last[in.ds.ID]; ok && prev.NewBlockHash != nil {
+			consumed, err := in.ds.DataFilesAt(ctx, prev.NewBlockHash)
+			if err == nil && len(consumed) <= len(in.files) && slices.Equal(consumed, in.files[:len(consumed)]) {
+				req.Inputs[0].New = in.files[len(consumed):]
+			}
+		}
+	}
+	res, err := t.eng.Transform(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Alias, err)
 	}
@@ -159,7 +175,7 @@ func (t *Transformer) Pull(ctx context.Context, d *dataset.Dataset) (*Result, er
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Alias, err)
 	}
-	r := &Result{Dataset: d.Alias, Head: head, Rows: res.Rows, Watermark: wm}
+	r := &Result{Dataset: d.Alias, Head: head, Rows: res.Rows, Watermark: wm, Incremental: res.Incremental}
 	if ex.NewData != nil {
 		iv := ex.NewData.OffsetInterval
 		r.Offsets = &iv
@@ -222,25 +238,28 @@ func (t *Transformer) inputs(ctx context.Context, set odf.SetTransform, at map[o
 }
 
 // lastConsumed maps each input to what the newest ExecuteTransform of d
-// consumed.
-func lastConsumed(ctx context.Context, d *dataset.Dataset) (map[odf.DatasetID]odf.ExecuteTransformInput, error) {
+// consumed, and says whether that run used the transform in force now.
+func lastConsumed(ctx context.Context, d *dataset.Dataset) (map[odf.DatasetID]odf.ExecuteTransformInput, bool, error) {
 	out := map[odf.DatasetID]odf.ExecuteTransformInput{}
 	head, err := d.Chain.Head(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for b, err := range d.Chain.Walk(ctx, head) {
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		if e, ok := b.Event.(odf.ExecuteTransform); ok {
+		switch e := b.Event.(type) {
+		case odf.SetTransform:
+			return out, false, nil
+		case odf.ExecuteTransform:
 			for _, q := range e.QueryInputs {
 				out[q.DatasetID] = q
 			}
-			break
+			return out, true, nil
 		}
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // outputWatermark is the minimum of the inputs' watermarks, never below
