@@ -62,6 +62,9 @@ run ingest covid.cases "$EXAMPLES/data/cases-2026-11-02.ndjson"
 run pull covid.cases.high covid.cases.per-capita
 run tail covid.cases.high
 
+AS_AT="$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"
+sleep 0.05
+
 step "The snapshot changes: retractions (-R) and corrections (-C/+C) appear"
 cp "$EXAMPLES/data/regions-2.csv" data/
 run pull --all
@@ -70,6 +73,16 @@ run inspect schema regions
 echo "(the aggregate followed: changed totals are retracted and appended again)"
 run tail covid.cases.per-capita
 run log covid.cases.per-capita --limit 1
+
+step "SQL over datasets (their names are tables), and time travel"
+run sql -c 'SELECT "offset", op, region, cases, cases_per_100k FROM "covid.cases.per-capita" ORDER BY "offset"'
+echo "(the same query as the workspace was at $AS_AT, before the regions changed)"
+run sql --as-at "$AS_AT" -c 'SELECT "offset", op, region, cases, cases_per_100k FROM "covid.cases.per-capita" ORDER BY "offset"'
+echo "(user SQL reads only the datasets' own files:)"
+if "$IPOS" sql -c "SELECT * FROM read_csv('/etc/passwd')"; then
+  echo "demo: the SQL sandbox let a query read /etc/passwd" >&2
+  exit 1
+fi
 
 step "The watermark only moves forward"
 run set-watermark covid.cases 2026-11-03
