@@ -283,11 +283,11 @@ func typedNulls(cols []column) []string {
 }
 
 func prefixedCols(p string, cols []column) string {
-	out := make([]string, len(cols))
+	names := make([]string, len(cols))
 	for i, c := range cols {
-		out[i] = p + quoteIdent(c.Name)
+		names[i] = quoteIdent(c.Name)
 	}
-	return strings.Join(out, ", ")
+	return prefixed(p, names)
 }
 
 // statelessOps are the plan operators of a query that maps input rows one

@@ -247,7 +247,7 @@ func (in *Ingester) commit(ctx context.Context, d *dataset.Dataset, b batch) (*R
 		return nil, err
 	}
 	st := tx.State()
-	prevFiles, err := DataFiles(ctx, d)
+	prevFiles, err := d.DataFiles(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -345,11 +345,6 @@ func SetWatermark(ctx context.Context, d *dataset.Dataset, wm time.Time, now tim
 	return tx.Commit(ctx)
 }
 
-// DataFiles lists the local paths of a dataset's data slices in offset
-// order, for reading them with the engine.
-func DataFiles(ctx context.Context, d *dataset.Dataset) ([]string, error) {
-	return d.DataFiles(ctx)
-}
 
 func (in *Ingester) failpoint(step string) {
 	if in.opts.Failpoint != nil {

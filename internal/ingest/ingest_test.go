@@ -81,7 +81,7 @@ func (e *env) file(name, content string) string {
 // rows returns the dataset's records as "offset op col=val …" lines.
 func (e *env) rows(d *dataset.Dataset, cols ...string) []string {
 	e.t.Helper()
-	files, err := DataFiles(e.ctx, d)
+	files, err := d.DataFiles(e.ctx)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -6,9 +6,9 @@
 // system_time and event_time columns TIMESTAMP(MILLIS, isAdjustedToUTC=true).
 // The stored values are the same either way — milliseconds since the
 // epoch, because the engine runs in UTC — so only the footer's schema has
-// to say so. AdjustTimestampsToUTC rewrites that schema: the data pages and
-// every offset that points at them stay as they were, because the footer
-// comes after them.
+// to say so. AdjustTimestampsToUTC rewrites that schema in place: the data
+// pages and every offset that points at them stay as they were, because the
+// footer comes after them, and only the footer is read and written.
 //
 // The footer is a Thrift compact-protocol FileMetaData. This package reads
 // it into a generic tree, changes the schema elements of timestamp columns

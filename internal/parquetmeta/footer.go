@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"path/filepath"
 )
 
 // Field ids of parquet.thrift used here.
@@ -26,28 +25,53 @@ var magic = []byte("PAR1")
 // AdjustTimestampsToUTC marks every timestamp column of the Parquet file
 // at path as adjusted to UTC, with the matching legacy converted type
 // (TIMESTAMP_MILLIS, TIMESTAMP_MICROS) so that older readers agree. Only
-// the footer changes; the file is replaced through a temporary file and a
-// rename. It reports how many columns it changed.
+// the footer is read and rewritten, in place: the file is cut where the
+// footer began and the new footer written there, so the data pages are
+// neither read nor copied. It is meant for a file the caller has just
+// written and not yet published; a crash midway leaves a broken file, not a
+// wrong one. It reports how many columns it changed.
 func AdjustTimestampsToUTC(path string) (int, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return 0, err
 	}
-	meta, start, err := footer(data)
+	defer f.Close()
+	meta, start, err := readFooter(f)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	r := &reader{buf: meta}
-	fm, err := r.read(tStruct)
+	out, changed, err := adjust(meta)
 	if err != nil {
 		return 0, fmt.Errorf("%s: footer: %w", path, err)
 	}
+	if changed == 0 {
+		return 0, nil
+	}
+	tail := binary.LittleEndian.AppendUint32(out, uint32(len(out)))
+	tail = append(tail, magic...)
+	if err := f.Truncate(start); err != nil {
+		return 0, err
+	}
+	if _, err := f.WriteAt(tail, start); err != nil {
+		return 0, err
+	}
+	return changed, f.Close()
+}
+
+// adjust rewrites a FileMetaData, returning the new bytes and how many
+// timestamp columns it marked.
+func adjust(meta []byte) ([]byte, int, error) {
+	r := &reader{buf: meta}
+	fm, err := r.read(tStruct)
+	if err != nil {
+		return nil, 0, err
+	}
 	if r.pos != len(meta) {
-		return 0, fmt.Errorf("%s: footer: %d bytes left after FileMetaData", path, len(meta)-r.pos)
+		return nil, 0, fmt.Errorf("%d bytes left after FileMetaData", len(meta)-r.pos)
 	}
 	schema := fm.get(fileMetaSchema)
 	if schema == nil || schema.typ != tList {
-		return 0, fmt.Errorf("%s: footer has no schema", path)
+		return nil, 0, fmt.Errorf("no schema")
 	}
 	changed := 0
 	for i := range schema.items {
@@ -74,44 +98,41 @@ func AdjustTimestampsToUTC(path string) (int, error) {
 		}
 		changed++
 	}
-	if changed == 0 {
-		return 0, nil
-	}
 	w := &writer{buf: make([]byte, 0, len(meta)+16)}
 	w.write(fm)
-	out := make([]byte, 0, start+len(w.buf)+8)
-	out = append(out, data[:start]...)
-	out = append(out, w.buf...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(w.buf)))
-	out = append(out, magic...)
-	return changed, replaceFile(path, out)
+	return w.buf, changed, nil
 }
 
-// footer returns the FileMetaData bytes and where they start.
-func footer(data []byte) ([]byte, int, error) {
-	if len(data) < 12 || !bytes.Equal(data[:4], magic) || !bytes.Equal(data[len(data)-4:], magic) {
+// readFooter reads the FileMetaData of an open Parquet file and returns it
+// with the offset where it starts.
+func readFooter(f *os.File) ([]byte, int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	size := st.Size()
+	if size < 12 {
 		return nil, 0, fmt.Errorf("not a Parquet file")
 	}
-	n := int(binary.LittleEndian.Uint32(data[len(data)-8:]))
-	start := len(data) - 8 - n
+	head := make([]byte, 4)
+	end := make([]byte, 8)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return nil, 0, err
+	}
+	if _, err := f.ReadAt(end, size-8); err != nil {
+		return nil, 0, err
+	}
+	if !bytes.Equal(head, magic) || !bytes.Equal(end[4:], magic) {
+		return nil, 0, fmt.Errorf("not a Parquet file")
+	}
+	n := int64(binary.LittleEndian.Uint32(end))
+	start := size - 8 - n
 	if n <= 0 || start < 4 {
 		return nil, 0, fmt.Errorf("Parquet footer length %d is out of range", n)
 	}
-	return data[start : len(data)-8], start, nil
-}
-
-func replaceFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-parquet-")
-	if err != nil {
-		return err
+	meta := make([]byte, n)
+	if _, err := f.ReadAt(meta, start); err != nil {
+		return nil, 0, err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return meta, start, nil
 }

@@ -3,6 +3,8 @@ package parquetmeta
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -170,4 +172,18 @@ func FuzzFooter(f *testing.F) {
 			t.Fatalf("re-encoded footer does not decode: %v", err)
 		}
 	})
+}
+
+// footer returns the FileMetaData bytes of a whole file and where they
+// start.
+func footer(data []byte) ([]byte, int, error) {
+	if len(data) < 12 || !bytes.Equal(data[:4], magic) || !bytes.Equal(data[len(data)-4:], magic) {
+		return nil, 0, fmt.Errorf("not a Parquet file")
+	}
+	n := int(binary.LittleEndian.Uint32(data[len(data)-8:]))
+	start := len(data) - 8 - n
+	if n <= 0 || start < 4 {
+		return nil, 0, fmt.Errorf("Parquet footer length %d is out of range", n)
+	}
+	return data[start : len(data)-8], start, nil
 }

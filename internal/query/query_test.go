@@ -327,7 +327,7 @@ func TestResolveTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := ingest.DataFiles(f.ctx, d)
+	want, err := d.DataFiles(f.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
