@@ -345,7 +345,6 @@ func SetWatermark(ctx context.Context, d *dataset.Dataset, wm time.Time, now tim
 	return tx.Commit(ctx)
 }
 
-
 func (in *Ingester) failpoint(step string) {
 	if in.opts.Failpoint != nil {
 		in.opts.Failpoint(step)
