@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -96,26 +95,14 @@ func runTail(ctx context.Context, g *globals, opts tailOptions, name string) err
 	if err != nil {
 		return err
 	}
-	return printResult(g, opts.output, res)
+	return printSQLResult(g.streams.Out, opts.output, res)
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// printResult prints query results as a table, CSV or JSON records.
+// printResult prints query results as a table or CSV.
 func printResult(g *globals, format string, res *engine.Result) error {
 	switch format {
-	case "json":
-		rows := make([]map[string]any, len(res.Rows))
-		for i, r := range res.Rows {
-			m := make(map[string]any, len(r))
-			for j, v := range r {
-				m[res.Columns[j]] = jsonValue(v)
-			}
-			rows[i] = m
-		}
-		enc := json.NewEncoder(g.streams.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
 	case "csv":
 		cw := csv.NewWriter(g.streams.Out)
 		cw.Write(res.Columns)
@@ -150,14 +137,4 @@ func cellString(v any, null string) string {
 		return fmt.Sprintf("%x", x)
 	}
 	return fmt.Sprint(v)
-}
-
-func jsonValue(v any) any {
-	switch x := v.(type) {
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	case []byte:
-		return fmt.Sprintf("%x", x)
-	}
-	return v
 }
