@@ -39,7 +39,7 @@ check: tidy-check
 
 tidy-check:
 	@cp go.mod /tmp/ipos-go.mod.bak; cp go.sum /tmp/ipos-go.sum.bak
-	@$(GO) mod tidy
+	@$(GO) mod tidy -e
 	@if ! diff -q go.mod /tmp/ipos-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/ipos-go.sum.bak >/dev/null; then \
 		echo "go mod tidy changed go.mod/go.sum: commit the tidied files" >&2; exit 1; fi
 
