@@ -1,13 +1,13 @@
 package resource
 
 import (
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 // FuzzParse checks that Parse never panics, that every failure is a

@@ -1,14 +1,14 @@
 package resource
 
 import (
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected problems in testdata/bad.txtar")
