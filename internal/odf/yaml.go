@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ipos-dev/ipos/internal/yamldiag"
 )
 
 // This file is the human form of the model: YAML (and JSON) as kamu reads
@@ -263,7 +265,7 @@ func eachDocument(data []byte, fn func(root *yaml.Node) error) error {
 		}
 		if err == nil {
 			var root *yaml.Node
-			if len(n.Content) == 1 && !isNull(n.Content[0]) {
+			if len(n.Content) == 1 && !yamldiag.IsNull(n.Content[0]) {
 				root = n.Content[0]
 			}
 			err = fn(root)
@@ -393,7 +395,7 @@ func (d *yamlDecoder) manifest(root *yaml.Node, kind string, minVersion, maxVers
 		return nil, err
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, errAt(root, "", "expected a %s manifest (a mapping with kind, version and content), got %s", kind, describeNode(root))
+		return nil, errAt(root, "", "expected a %s manifest (a mapping with kind, version and content), got %s", kind, yamldiag.Describe(root))
 	}
 	var kindNode, versionNode, content *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -410,10 +412,10 @@ func (d *yamlDecoder) manifest(root *yaml.Node, kind string, minVersion, maxVers
 		case "content":
 			slot = &content
 		default:
-			return nil, errAt(root.Content[i], "", "unknown field %s in %s manifest; known fields: kind, version, content", quoteShort(key), kind)
+			return nil, errAt(root.Content[i], "", "unknown field %s in %s manifest; known fields: kind, version, content", yamldiag.Quote(key), kind)
 		}
 		if *slot != nil {
-			return nil, errAt(root.Content[i], "", "field %s given twice (first on line %d)", quoteShort(key), (*slot).Line)
+			return nil, errAt(root.Content[i], "", "field %s given twice (first on line %d)", yamldiag.Quote(key), (*slot).Line)
 		}
 		if *slot, err = d.enter(root.Content[i+1], key, 1); err != nil {
 			return nil, err
@@ -427,7 +429,7 @@ func (d *yamlDecoder) manifest(root *yaml.Node, kind string, minVersion, maxVers
 		return nil, err
 	}
 	if got != kind {
-		return nil, errAt(kindNode, "kind", "expected kind %s, found %s", kind, quoteShort(got))
+		return nil, errAt(kindNode, "kind", "expected kind %s, found %s", kind, yamldiag.Quote(got))
 	}
 	if versionNode == nil {
 		return nil, errAt(root, "", "missing required field \"version\" in %s manifest", kind)
@@ -476,7 +478,7 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, path string, depth i
 		}
 		h, err := ParseMultihashString(s)
 		if err != nil {
-			return errAt(n, path, "invalid multihash %s: %v", quoteShort(s), err)
+			return errAt(n, path, "invalid multihash %s: %v", yamldiag.Quote(s), err)
 		}
 		v.Set(reflect.ValueOf(h))
 		return nil
@@ -487,7 +489,7 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, path string, depth i
 		}
 		id, err := ParseDatasetID(s)
 		if err != nil {
-			return errAt(n, path, "invalid dataset ID %s: %v", quoteShort(s), err)
+			return errAt(n, path, "invalid dataset ID %s: %v", yamldiag.Quote(s), err)
 		}
 		v.Set(reflect.ValueOf(id))
 		return nil
@@ -504,7 +506,7 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, path string, depth i
 		return nil
 	case t == extraType:
 		if n.Kind != yaml.MappingNode {
-			return errAt(n, path, "expected a mapping of extra attributes, got %s", describeNode(n))
+			return errAt(n, path, "expected a mapping of extra attributes, got %s", yamldiag.Describe(n))
 		}
 		x, err := d.anyValue(n, path, depth)
 		if err != nil {
@@ -530,7 +532,7 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, path string, depth i
 				"a list of DDL columns belongs in ddlSchema (ODF 0.38 moved it there)")
 		}
 		if n.Kind != yaml.MappingNode {
-			return errAt(n, path, "expected a %s mapping, got %s", t.Name(), describeNode(n))
+			return errAt(n, path, "expected a %s mapping, got %s", t.Name(), yamldiag.Describe(n))
 		}
 		return d.fields(n, n.Content, v, t.Name(), "", path, depth)
 	case reflect.Slice:
@@ -543,11 +545,11 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, path string, depth i
 		v.SetString(s)
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
-			return errAt(n, path, "expected a boolean (true or false), got %s", describeNode(n))
+			return errAt(n, path, "expected a boolean (true or false), got %s", yamldiag.Describe(n))
 		}
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return errAt(n, path, "expected a boolean (true or false), got %s", describeNode(n))
+			return errAt(n, path, "expected a boolean (true or false), got %s", yamldiag.Describe(n))
 		}
 		v.SetBool(b)
 	case reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint8, reflect.Uint32, reflect.Uint64:
@@ -572,10 +574,10 @@ func (d *yamlDecoder) fields(n *yaml.Node, pairs []*yaml.Node, v reflect.Value, 
 		fi := slices.IndexFunc(fields, func(f fieldInfo) bool { return f.name == key })
 		if fi < 0 {
 			return errAt(pairs[i], path, "unknown field %s in %s%s; known fields: %s",
-				quoteShort(key), typeName, didYouMean(key, fieldNames(fields)), knownFields(fields, kind))
+				yamldiag.Quote(key), typeName, yamldiag.DidYouMean(key, fieldNames(fields)), knownFields(fields, kind))
 		}
 		if seen[fi] != nil {
-			return errAt(pairs[i], path, "field %s given twice (first on line %d)", quoteShort(key), seen[fi].Line)
+			return errAt(pairs[i], path, "field %s given twice (first on line %d)", yamldiag.Quote(key), seen[fi].Line)
 		}
 		seen[fi] = pairs[i]
 		f := fields[fi]
@@ -584,7 +586,7 @@ func (d *yamlDecoder) fields(n *yaml.Node, pairs []*yaml.Node, v reflect.Value, 
 		if err != nil {
 			return err
 		}
-		if isNull(vn) && isOptional(v.Type(), f) {
+		if yamldiag.IsNull(vn) && isOptional(v.Type(), f) {
 			continue
 		}
 		if err := d.decode(vn, v.Field(f.index), fpath, depth+1); err != nil {
@@ -625,10 +627,10 @@ func (d *yamlDecoder) union(n *yaml.Node, v reflect.Value, path string, depth in
 		if kindNode == nil {
 			return errAt(n, path, "%s has no kind; valid kinds: %s", u.name, strings.Join(u.names(), ", "))
 		}
-	case n.Kind == yaml.ScalarNode && !isNull(n):
+	case n.Kind == yaml.ScalarNode && !yamldiag.IsNull(n):
 		kindNode = n // short form: `type: String` is {kind: String}
 	default:
-		return errAt(n, path, "expected a %s (a mapping with a kind, or a kind name), got %s", u.name, describeNode(n))
+		return errAt(n, path, "expected a %s (a mapping with a kind, or a kind name), got %s", u.name, yamldiag.Describe(n))
 	}
 	kpath := path
 	if kindNode != n {
@@ -641,7 +643,7 @@ func (d *yamlDecoder) union(n *yaml.Node, v reflect.Value, path string, depth in
 	m, ok := memberByKind(u, name)
 	if !ok {
 		return errAt(kindNode, kpath, "unknown %s kind %s%s; valid kinds: %s",
-			u.name, quoteShort(name), didYouMean(name, u.names()), strings.Join(u.names(), ", "))
+			u.name, yamldiag.Quote(name), yamldiag.DidYouMean(name, u.names()), strings.Join(u.names(), ", "))
 	}
 	nv := reflect.New(m.typ).Elem()
 	if err := d.fields(n, pairs, nv, m.name, "kind", path, depth); err != nil {
@@ -653,7 +655,7 @@ func (d *yamlDecoder) union(n *yaml.Node, v reflect.Value, path string, depth in
 
 func (d *yamlDecoder) slice(n *yaml.Node, v reflect.Value, path string, depth int) error {
 	if n.Kind != yaml.SequenceNode {
-		return errAt(n, path, "expected a sequence, got %s", describeNode(n))
+		return errAt(n, path, "expected a sequence, got %s", yamldiag.Describe(n))
 	}
 	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, item := range n.Content {
@@ -679,7 +681,7 @@ func (d *yamlDecoder) enum(n *yaml.Node, v reflect.Value, path string) error {
 		}
 	}
 	return errAt(n, path, "unknown %s %s%s; valid values: %s",
-		v.Type().Name(), quoteShort(s), didYouMean(s, names), strings.Join(names, ", "))
+		v.Type().Name(), yamldiag.Quote(s), yamldiag.DidYouMean(s, names), strings.Join(names, ", "))
 }
 
 // integer decodes an integer scalar into v, an integer of any width,
@@ -687,14 +689,14 @@ func (d *yamlDecoder) enum(n *yaml.Node, v reflect.Value, path string) error {
 func (d *yamlDecoder) integer(n *yaml.Node, v reflect.Value, path string) error {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && isIntegerText(n.Value) {
 		// Too long for 64 bits, so YAML took it for a float.
-		return errAt(n, path, "%s is out of range for %s", quoteShort(n.Value), v.Kind())
+		return errAt(n, path, "%s is out of range for %s", yamldiag.Quote(n.Value), v.Kind())
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-		return errAt(n, path, "expected an integer, got %s", describeNode(n))
+		return errAt(n, path, "expected an integer, got %s", yamldiag.Describe(n))
 	}
 	var x any
 	if err := n.Decode(&x); err != nil {
-		return errAt(n, path, "expected an integer, got %s", describeNode(n))
+		return errAt(n, path, "expected an integer, got %s", yamldiag.Describe(n))
 	}
 	var neg bool
 	var mag uint64 // absolute value
@@ -706,7 +708,7 @@ func (d *yamlDecoder) integer(n *yaml.Node, v reflect.Value, path string) error 
 	case uint64:
 		mag = x
 	default:
-		return errAt(n, path, "expected an integer, got %s", describeNode(n))
+		return errAt(n, path, "expected an integer, got %s", yamldiag.Describe(n))
 	}
 	kind := v.Kind()
 	switch kind {
@@ -748,12 +750,12 @@ func absInt(x int64) uint64 {
 // merge); null, collections, binary and custom tags will not.
 func (d *yamlDecoder) text(n *yaml.Node, path, want string) (string, error) {
 	if n.Kind != yaml.ScalarNode {
-		return "", errAt(n, path, "expected %s, got %s", want, describeNode(n))
+		return "", errAt(n, path, "expected %s, got %s", want, yamldiag.Describe(n))
 	}
 	switch n.ShortTag() {
 	case "!!str", "!!int", "!!float", "!!bool", "!!timestamp", "!!merge":
 	default:
-		return "", errAt(n, path, "expected %s, got %s", want, describeNode(n))
+		return "", errAt(n, path, "expected %s, got %s", want, yamldiag.Describe(n))
 	}
 	if !utf8.ValidString(n.Value) {
 		return "", errAt(n, path, "string is not valid UTF-8")
@@ -769,11 +771,11 @@ func (d *yamlDecoder) timestamp(n *yaml.Node, path string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, errAt(n, path, "invalid timestamp %s: want %s", quoteShort(s), want)
+		return time.Time{}, errAt(n, path, "invalid timestamp %s: want %s", yamldiag.Quote(s), want)
 	}
 	t = t.UTC()
 	if t.Year() < 0 || t.Year() > 9999 {
-		return time.Time{}, errAt(n, path, "timestamp %s is outside years 0000 to 9999 in UTC", quoteShort(s))
+		return time.Time{}, errAt(n, path, "timestamp %s is outside years 0000 to 9999 in UTC", yamldiag.Quote(s))
 	}
 	return t, nil
 }
@@ -785,7 +787,7 @@ func (d *yamlDecoder) key(n *yaml.Node, path string, depth int) (string, error) 
 		return "", err
 	}
 	if n.Kind != yaml.ScalarNode {
-		return "", errAt(n, path, "mapping keys must be strings, got %s", describeNode(n))
+		return "", errAt(n, path, "mapping keys must be strings, got %s", yamldiag.Describe(n))
 	}
 	if !utf8.ValidString(n.Value) {
 		return "", errAt(n, path, "key is not valid UTF-8")
@@ -806,7 +808,7 @@ func (d *yamlDecoder) anyValue(n *yaml.Node, path string, depth int) (any, error
 				return nil, err
 			}
 			if _, dup := m[k]; dup {
-				return nil, errAt(n.Content[i], path, "key %s given twice", quoteShort(k))
+				return nil, errAt(n.Content[i], path, "key %s given twice", yamldiag.Quote(k))
 			}
 			kpath := extraPath(path, k)
 			vn, err := d.enter(n.Content[i+1], kpath, depth+1)
@@ -838,7 +840,7 @@ func (d *yamlDecoder) anyValue(n *yaml.Node, path string, depth int) (any, error
 		case "!!bool":
 			var b bool
 			if err := n.Decode(&b); err != nil {
-				return nil, errAt(n, path, "invalid boolean %s", quoteShort(n.Value))
+				return nil, errAt(n, path, "invalid boolean %s", yamldiag.Quote(n.Value))
 			}
 			return b, nil
 		case "!!int":
@@ -853,14 +855,14 @@ func (d *yamlDecoder) anyValue(n *yaml.Node, path string, depth int) (any, error
 					return json.Number(strconv.FormatUint(x, 10)), nil
 				}
 			}
-			return nil, errAt(n, path, "invalid integer %s", quoteShort(n.Value))
+			return nil, errAt(n, path, "invalid integer %s", yamldiag.Quote(n.Value))
 		case "!!float":
 			var f float64
 			if err := n.Decode(&f); err != nil {
-				return nil, errAt(n, path, "invalid number %s", quoteShort(n.Value))
+				return nil, errAt(n, path, "invalid number %s", yamldiag.Quote(n.Value))
 			}
 			if math.IsInf(f, 0) || math.IsNaN(f) {
-				return nil, errAt(n, path, "%s has no JSON form", describeNode(n))
+				return nil, errAt(n, path, "%s has no JSON form", yamldiag.Describe(n))
 			}
 			if isJSONNumber(n.Value) {
 				return json.Number(n.Value), nil
@@ -873,7 +875,7 @@ func (d *yamlDecoder) anyValue(n *yaml.Node, path string, depth int) (any, error
 			return n.Value, nil
 		}
 	}
-	return nil, errAt(n, path, "%s has no JSON form", describeNode(n))
+	return nil, errAt(n, path, "%s has no JSON form", yamldiag.Describe(n))
 }
 
 func isJSONNumber(s string) bool {
@@ -928,84 +930,6 @@ func knownFields(fields []fieldInfo, kind string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
-}
-
-// didYouMean suggests the name closest to s, if one is close.
-func didYouMean(s string, names []string) string {
-	if len(s) > 64 {
-		return ""
-	}
-	best, bestDist := "", 3
-	for _, name := range names {
-		dist := editDistance(strings.ToLower(s), strings.ToLower(name))
-		if dist < bestDist {
-			best, bestDist = name, dist
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-// describeNode says what a node is, for "expected …, got …" messages.
-func describeNode(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a sequence"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "null"
-		case "!!str":
-			return "a string " + quoteShort(n.Value)
-		case "!!int":
-			return "an integer " + quoteShort(n.Value)
-		case "!!float":
-			return "a number " + quoteShort(n.Value)
-		case "!!bool":
-			return "a boolean " + quoteShort(n.Value)
-		case "!!timestamp":
-			return "a timestamp " + quoteShort(n.Value)
-		}
-		return "a value tagged " + quoteShort(n.Tag)
-	}
-	return "an alias"
-}
-
-// quoteShort quotes s for a message, cut to a readable length.
-func quoteShort(s string) string {
-	const max = 60
-	if utf8.RuneCountInString(s) > max {
-		r := []rune(s)
-		return strconv.Quote(string(r[:max])) + "…"
-	}
-	return strconv.Quote(s)
 }
 
 func joinPath(path, name string) string {
@@ -1414,7 +1338,7 @@ func renderScalar(n *yaml.Node, singleLine bool) (string, error) {
 	if readsBack(text, s) {
 		return text, nil
 	}
-	return "", fmt.Errorf("odf: marshal YAML: cannot print string %s", quoteShort(s))
+	return "", fmt.Errorf("odf: marshal YAML: cannot print string %s", yamldiag.Quote(s))
 }
 
 // isPlainSafe reports, cheaply and conservatively, whether s prints as a

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ipos-dev/ipos/internal/yamldiag"
 )
 
 // This file decodes yaml.Node trees into spec structs by reflection and
@@ -109,7 +111,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			return
 		}
 	}
-	if isNull(n) {
+	if yamldiag.IsNull(n) {
 		v.SetZero()
 		return
 	}
@@ -121,7 +123,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		}
 		ts, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil || ts.Year() < 0 || ts.Year() > 9999 {
-			d.errorf(n, path, "invalid timestamp %s: want an RFC 3339 timestamp such as 2020-01-01T12:00:00Z", quoteShort(s))
+			d.errorf(n, path, "invalid timestamp %s: want an RFC 3339 timestamp such as 2020-01-01T12:00:00Z", yamldiag.Quote(s))
 			return
 		}
 		v.Set(reflect.ValueOf(ts.UTC()))
@@ -136,7 +138,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		d.structFields(n, v, path, depth)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, path, "expected a sequence, got %s", describeNode(n))
+			d.errorf(n, path, "expected a sequence, got %s", yamldiag.Describe(n))
 			return
 		}
 		out := reflect.MakeSlice(t, len(n.Content), len(n.Content))
@@ -150,7 +152,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			return
 		}
 		if n.Kind != yaml.MappingNode {
-			d.errorf(n, path, "expected a mapping, got %s", describeNode(n))
+			d.errorf(n, path, "expected a mapping, got %s", yamldiag.Describe(n))
 			return
 		}
 		out := reflect.MakeMapWithSize(t, len(n.Content)/2)
@@ -161,7 +163,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 				continue
 			}
 			if line, dup := seen[key]; dup {
-				d.notef(n.Content[i], path, "key %s given twice (first on line %d)", quoteShort(key), line)
+				d.notef(n.Content[i], path, "key %s given twice (first on line %d)", yamldiag.Quote(key), line)
 				continue
 			}
 			seen[key] = n.Content[i].Line
@@ -177,18 +179,18 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 	case reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-			d.errorf(n, path, "expected a boolean (true or false), got %s", describeNode(n))
+			d.errorf(n, path, "expected a boolean (true or false), got %s", yamldiag.Describe(n))
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		var x int64
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&x) != nil {
-			d.errorf(n, path, "expected an integer, got %s", describeNode(n))
+			d.errorf(n, path, "expected an integer, got %s", yamldiag.Describe(n))
 			return
 		}
 		if v.OverflowInt(x) {
-			d.errorf(n, path, "%s is out of range", quoteShort(n.Value))
+			d.errorf(n, path, "%s is out of range", yamldiag.Quote(n.Value))
 			return
 		}
 		v.SetInt(x)
@@ -201,7 +203,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 // repeated fields.
 func (d *decoder) structFields(n *yaml.Node, v reflect.Value, path string, depth int) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, path, "expected a mapping, got %s", describeNode(n))
+		d.errorf(n, path, "expected a mapping, got %s", yamldiag.Describe(n))
 		return
 	}
 	fields := structFields(v.Type())
@@ -217,7 +219,7 @@ func (d *decoder) structFields(n *yaml.Node, v reflect.Value, path string, depth
 			continue
 		}
 		if line, dup := seen[key]; dup {
-			d.notef(n.Content[i], path, "field %s given twice (first on line %d)", quoteShort(key), line)
+			d.notef(n.Content[i], path, "field %s given twice (first on line %d)", yamldiag.Quote(key), line)
 			continue
 		}
 		seen[key] = n.Content[i].Line
@@ -229,8 +231,8 @@ func (d *decoder) structFields(n *yaml.Node, v reflect.Value, path string, depth
 // field, that field counts as failed: "missing path" after "unknown
 // field pth (did you mean path?)" would say the same thing twice.
 func (d *decoder) unknownField(k *yaml.Node, path, key string, known []string) {
-	d.notef(k, path, "unknown field %s%s; known fields: %s", quoteShort(key), didYouMean(key, known), strings.Join(known, ", "))
-	if best := closest(key, known); best != "" {
+	d.notef(k, path, "unknown field %s%s; known fields: %s", yamldiag.Quote(key), yamldiag.DidYouMean(key, known), strings.Join(known, ", "))
+	if best := yamldiag.Closest(key, known); best != "" {
 		d.failed = append(d.failed, joinPath(path, best))
 	}
 }
@@ -240,13 +242,13 @@ func (d *decoder) unknownField(k *yaml.Node, path, key string, known []string) {
 // binary and custom tags will not.
 func (d *decoder) text(n *yaml.Node, path, want string) (string, bool) {
 	if n.Kind != yaml.ScalarNode {
-		d.errorf(n, path, "expected %s, got %s", want, describeNode(n))
+		d.errorf(n, path, "expected %s, got %s", want, yamldiag.Describe(n))
 		return "", false
 	}
 	switch n.ShortTag() {
 	case "!!str", "!!int", "!!float", "!!bool", "!!timestamp", "!!merge":
 	default:
-		d.errorf(n, path, "expected %s, got %s", want, describeNode(n))
+		d.errorf(n, path, "expected %s, got %s", want, yamldiag.Describe(n))
 		return "", false
 	}
 	if !utf8.ValidString(n.Value) {
@@ -261,8 +263,8 @@ func (d *decoder) key(n *yaml.Node, path string, depth int) (string, bool) {
 	if n = d.enter(n, path, depth); n == nil {
 		return "", false
 	}
-	if n.Kind != yaml.ScalarNode || isNull(n) {
-		d.errorf(n, path, "mapping keys must be strings, got %s", describeNode(n))
+	if n.Kind != yaml.ScalarNode || yamldiag.IsNull(n) {
+		d.errorf(n, path, "mapping keys must be strings, got %s", yamldiag.Describe(n))
 		return "", false
 	}
 	if !utf8.ValidString(n.Value) {
@@ -607,45 +609,6 @@ func printYAML(n *yaml.Node) (out []byte, err error) {
 }
 
 // ---- Small helpers ------------------------------------------------------------------
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-// describeNode says what a node is, for "expected …, got …" messages.
-func describeNode(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a sequence"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "null"
-		case "!!str":
-			return "a string " + quoteShort(n.Value)
-		case "!!int":
-			return "an integer " + quoteShort(n.Value)
-		case "!!float":
-			return "a number " + quoteShort(n.Value)
-		case "!!bool":
-			return "a boolean " + quoteShort(n.Value)
-		case "!!timestamp":
-			return "a timestamp " + quoteShort(n.Value)
-		}
-		return "a value tagged " + quoteShort(n.Tag)
-	}
-	return "an alias"
-}
-
-// quoteShort quotes s for a message, cut to a readable length.
-func quoteShort(s string) string {
-	const max = 60
-	if utf8.RuneCountInString(s) > max {
-		r := []rune(s)
-		return strconv.Quote(string(r[:max])) + "…"
-	}
-	return strconv.Quote(s)
-}
 
 // mapPath appends a map key to a path, bracketed unless it is a plain
 // identifier.

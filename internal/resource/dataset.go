@@ -8,6 +8,8 @@ import (
 
 	"github.com/ipos-dev/ipos/internal/odf"
 	"gopkg.in/yaml.v3"
+
+	"github.com/ipos-dev/ipos/internal/yamldiag"
 )
 
 const datasetKindName = "Dataset"
@@ -59,7 +61,7 @@ const invalidDatasetKind odf.DatasetKind = -1
 func (s *DatasetSpec) decodeNode(d *decoder, n *yaml.Node, path string) {
 	*s = DatasetSpec{}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, path, "expected a mapping, got %s", describeNode(n))
+		d.errorf(n, path, "expected a mapping, got %s", yamldiag.Describe(n))
 		return
 	}
 	s.Kind = invalidDatasetKind // until a valid kind is read
@@ -74,7 +76,7 @@ func (s *DatasetSpec) decodeNode(d *decoder, n *yaml.Node, path string) {
 			continue
 		}
 		if line, dup := seen[key]; dup {
-			d.notef(n.Content[i], path, "field %s given twice (first on line %d)", quoteShort(key), line)
+			d.notef(n.Content[i], path, "field %s given twice (first on line %d)", yamldiag.Quote(key), line)
 			continue
 		}
 		seen[key] = n.Content[i].Line
@@ -95,14 +97,14 @@ func (s *DatasetSpec) decodeNode(d *decoder, n *yaml.Node, path string) {
 			case "derivative":
 				s.Kind = odf.DatasetKindDerivative
 			default:
-				d.errorf(v, fpath, "unknown dataset kind %s%s; valid values: Root, Derivative", quoteShort(text), didYouMean(text, datasetKinds))
+				d.errorf(v, fpath, "unknown dataset kind %s%s; valid values: Root, Derivative", yamldiag.Quote(text), yamldiag.DidYouMean(text, datasetKinds))
 			}
 		case "metadata":
-			if isNull(v) {
+			if yamldiag.IsNull(v) {
 				continue
 			}
 			if v.Kind != yaml.SequenceNode {
-				d.errorf(v, fpath, "expected a sequence of metadata events, got %s", describeNode(v))
+				d.errorf(v, fpath, "expected a sequence of metadata events, got %s", yamldiag.Describe(v))
 				continue
 			}
 			for j, item := range v.Content {
@@ -123,7 +125,7 @@ func (s *DatasetSpec) decodeNode(d *decoder, n *yaml.Node, path string) {
 				s.Metadata = append(s.Metadata, e)
 			}
 		case "schedule":
-			if !isNull(v) {
+			if !yamldiag.IsNull(v) {
 				s.Schedule, _ = d.text(v, fpath, "a cron expression such as \"0 6 * * *\"")
 			}
 		}
@@ -201,7 +203,7 @@ func (s *DatasetSpec) Validate() []FieldError {
 			for j, in := range e.Inputs {
 				ip := indexPath(p+".inputs", j) + ".datasetRef"
 				if strings.Contains(in.DatasetRef, "/") && !strings.Contains(in.DatasetRef, ":") {
-					errs = append(errs, fieldErrorf(ip, "dataset reference %s names an account; IPOS has no accounts yet: use a dataset name or a did:odf: ID", quoteShort(in.DatasetRef)))
+					errs = append(errs, fieldErrorf(ip, "dataset reference %s names an account; IPOS has no accounts yet: use a dataset name or a did:odf: ID", yamldiag.Quote(in.DatasetRef)))
 				} else if strings.HasPrefix(in.DatasetRef, "did:") {
 					if _, err := odf.ParseDatasetID(in.DatasetRef); err != nil {
 						errs = append(errs, fieldErrorf(ip, "invalid dataset ID %q: %v", in.DatasetRef, err))
@@ -257,13 +259,13 @@ func depotOfURL(raw string) (string, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("invalid depot URL %s: %v", quoteShort(raw), err)
+		return "", fmt.Errorf("invalid depot URL %s: %v", yamldiag.Quote(raw), err)
 	}
 	if u.User != nil || u.Port() != "" {
-		return "", fmt.Errorf("invalid depot URL %s: want depot://NAME/path, without user or port", quoteShort(raw))
+		return "", fmt.Errorf("invalid depot URL %s: want depot://NAME/path, without user or port", yamldiag.Quote(raw))
 	}
 	if err := ValidateDNSLabel(u.Host); err != nil {
-		return "", fmt.Errorf("depot URL %s names no valid depot: %v", quoteShort(raw), err)
+		return "", fmt.Errorf("depot URL %s names no valid depot: %v", yamldiag.Quote(raw), err)
 	}
 	return u.Host, nil
 }

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/ipos-dev/ipos/internal/yamldiag"
 )
 
 const depotKindName = "Depot"
@@ -121,7 +123,7 @@ func (s *DepotSpec) Validate() []FieldError {
 			if h.Name == "" {
 				errs = append(errs, fieldErrorf(p+".name", "missing required field"))
 			} else if !headerNameRE.MatchString(h.Name) {
-				errs = append(errs, fieldErrorf(p+".name", "invalid HTTP header name %s", quoteShort(h.Name)))
+				errs = append(errs, fieldErrorf(p+".name", "invalid HTTP header name %s", yamldiag.Quote(h.Name)))
 			}
 			errs = append(errs, h.StringSource.validate(p)...)
 		}
@@ -131,7 +133,7 @@ func (s *DepotSpec) Validate() []FieldError {
 		if s.S3.Bucket == "" {
 			errs = append(errs, fieldErrorf("s3.bucket", "missing required field"))
 		} else if !s3BucketRE.MatchString(s.S3.Bucket) {
-			errs = append(errs, fieldErrorf("s3.bucket", "invalid bucket name %s: 3 to 63 lower-case letters, digits, '.' and '-'", quoteShort(s.S3.Bucket)))
+			errs = append(errs, fieldErrorf("s3.bucket", "invalid bucket name %s: 3 to 63 lower-case letters, digits, '.' and '-'", yamldiag.Quote(s.S3.Bucket)))
 		}
 		if s.S3.Endpoint != "" {
 			errs = append(errs, validateBaseURL("s3.endpoint", s.S3.Endpoint, false)...)
@@ -152,14 +154,14 @@ func (s *DepotSpec) Validate() []FieldError {
 		case pg.Query != "" && pg.Table != "":
 			errs = append(errs, fieldErrorf("postgres", "give a query or a table, not both"))
 		case pg.Table != "" && !sqlIdentRE.MatchString(pg.Table):
-			errs = append(errs, fieldErrorf("postgres.table", "invalid table name %s: want name or schema.name", quoteShort(pg.Table)))
+			errs = append(errs, fieldErrorf("postgres.table", "invalid table name %s: want name or schema.name", yamldiag.Quote(pg.Table)))
 		}
 		switch pg.Mode {
 		case PostgresSnapshot, PostgresLedger:
 		case "":
 			errs = append(errs, fieldErrorf("postgres.mode", "missing required field (Snapshot or Ledger)"))
 		default:
-			errs = append(errs, fieldErrorf("postgres.mode", "unknown mode %s; valid values: Snapshot, Ledger", quoteShort(string(pg.Mode))))
+			errs = append(errs, fieldErrorf("postgres.mode", "unknown mode %s; valid values: Snapshot, Ledger", yamldiag.Quote(string(pg.Mode))))
 		}
 		if len(pg.PrimaryKey) == 0 {
 			errs = append(errs, fieldErrorf("postgres.primaryKey", "missing required field: the columns that identify a row"))
@@ -230,7 +232,7 @@ func (v *ValueSource) validate(path string) []FieldError {
 	if v.SecretRef.Key == "" {
 		errs = append(errs, fieldErrorf(p+".key", "missing required field"))
 	} else if !secretKeyRE.MatchString(v.SecretRef.Key) {
-		errs = append(errs, fieldErrorf(p+".key", "invalid secret key %s: use letters, digits, '-', '_' and '.'", quoteShort(v.SecretRef.Key)))
+		errs = append(errs, fieldErrorf(p+".key", "invalid secret key %s: use letters, digits, '-', '_' and '.'", yamldiag.Quote(v.SecretRef.Key)))
 	}
 	return errs
 }
@@ -244,10 +246,10 @@ func validateBaseURL(path, raw string, required bool) []FieldError {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return []FieldError{fieldErrorf(path, "invalid URL %s: want http(s)://host/…", quoteShort(raw))}
+		return []FieldError{fieldErrorf(path, "invalid URL %s: want http(s)://host/…", yamldiag.Quote(raw))}
 	}
 	if u.User != nil {
-		return []FieldError{fieldErrorf(path, "URL %s has credentials in it; put them in a Secret and send them in a header", quoteShort(raw))}
+		return []FieldError{fieldErrorf(path, "URL %s has credentials in it; put them in a Secret and send them in a header", yamldiag.Quote(raw))}
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ipos-dev/ipos/internal/yamldiag"
 )
 
 // snapshotKind is kamu's manifest kind, accepted as a Dataset.
@@ -134,7 +136,7 @@ func (p *parser) envelope(d *decoder, root *yaml.Node) (*Object, string) {
 		return nil, ""
 	}
 	if root.Kind != yaml.MappingNode {
-		d.errorf(root, "", "expected a manifest (a mapping with apiVersion, kind, metadata and spec), got %s", describeNode(root))
+		d.errorf(root, "", "expected a manifest (a mapping with apiVersion, kind, metadata and spec), got %s", yamldiag.Describe(root))
 		return nil, ""
 	}
 	keys, fields := map[string]*yaml.Node{}, map[string]*yaml.Node{}
@@ -156,7 +158,7 @@ func (p *parser) envelope(d *decoder, root *yaml.Node) (*Object, string) {
 			continue
 		}
 		if prev, dup := keys[key]; dup {
-			d.notef(root.Content[i], "", "field %s given twice (first on line %d)", quoteShort(key), prev.Line)
+			d.notef(root.Content[i], "", "field %s given twice (first on line %d)", yamldiag.Quote(key), prev.Line)
 			continue
 		}
 		keys[key], fields[key] = root.Content[i], root.Content[i+1]
@@ -167,7 +169,7 @@ func (p *parser) envelope(d *decoder, root *yaml.Node) (*Object, string) {
 	} else if v := d.enter(n, "apiVersion", 1); v != nil {
 		if s, ok := d.text(v, "apiVersion", "an API version"); ok {
 			if s != APIVersion {
-				d.errorf(v, "apiVersion", "unsupported API version %s; this version of IPOS reads %s", quoteShort(s), APIVersion)
+				d.errorf(v, "apiVersion", "unsupported API version %s; this version of IPOS reads %s", yamldiag.Quote(s), APIVersion)
 			}
 			o.APIVersion = s
 		}
@@ -180,7 +182,7 @@ func (p *parser) envelope(d *decoder, root *yaml.Node) (*Object, string) {
 			o.Kind = s
 			var found bool
 			if kind, found = p.reg.Lookup(s); !found {
-				d.errorf(v, "kind", "unknown kind %s%s; known kinds: %s", quoteShort(s), didYouMean(s, p.reg.Kinds()), strings.Join(p.reg.Kinds(), ", "))
+				d.errorf(v, "kind", "unknown kind %s%s; known kinds: %s", yamldiag.Quote(s), yamldiag.DidYouMean(s, p.reg.Kinds()), strings.Join(p.reg.Kinds(), ", "))
 			}
 		}
 	}
@@ -333,7 +335,7 @@ func splitYAML(data []byte) ([]*yaml.Node, *Problem) {
 			return docs, &p
 		}
 		var root *yaml.Node
-		if len(n.Content) == 1 && !isNull(n.Content[0]) {
+		if len(n.Content) == 1 && !yamldiag.IsNull(n.Content[0]) {
 			root = n.Content[0]
 		}
 		docs = append(docs, root)
@@ -389,7 +391,7 @@ func splitJSON(data []byte) ([]*yaml.Node, *Problem) {
 			return docs, &p
 		}
 		var root *yaml.Node
-		if len(n.Content) == 1 && !isNull(n.Content[0]) {
+		if len(n.Content) == 1 && !yamldiag.IsNull(n.Content[0]) {
 			root = n.Content[0]
 		}
 		docs = append(docs, root)

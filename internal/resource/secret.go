@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/ipos-dev/ipos/internal/yamldiag"
 )
 
 const secretKindName = "Secret"
@@ -42,7 +44,7 @@ func (s *SecretSpec) Validate() []FieldError {
 	var errs []FieldError
 	for _, k := range sortedKeys(s.Data) {
 		if !secretKeyRE.MatchString(k) || len(k) > 253 {
-			errs = append(errs, fieldErrorf("data", "invalid key %s: use letters, digits, '-', '_' and '.'", quoteShort(k)))
+			errs = append(errs, fieldErrorf("data", "invalid key %s: use letters, digits, '-', '_' and '.'", yamldiag.Quote(k)))
 		}
 	}
 	return errs
