@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipos-dev/ipos/internal/chain"
 	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/store"
@@ -252,4 +253,108 @@ func dependencyOrder(snaps []*odf.DatasetSnapshot, existing map[string]odf.Datas
 // lock takes the workspace lock, which serialises dataset creation.
 func (w *Workspace) lock(ctx context.Context) (func(), error) {
 	return store.LockFile(ctx, filepath.Join(w.Dir(), "lock"))
+}
+
+// UpdateDataset brings an existing dataset in line with snap: each event of
+// the snapshot that differs from the one in force (sources by name, the
+// transform with its inputs resolved to IDs) is appended, all in one
+// transaction. It returns the names of the events appended; none means the
+// dataset already matched.
+func (w *Workspace) UpdateDataset(ctx context.Context, d *dataset.Dataset, snap *odf.DatasetSnapshot, now time.Time) ([]string, error) {
+	all, err := w.Datasets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]odf.DatasetID{}
+	for _, x := range all {
+		ids[x.Alias] = x.ID
+	}
+	resolved, err := resolveInputs(snap, ids)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := d.Chain.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := tx.State()
+	if st.Kind != snap.Kind {
+		return nil, fmt.Errorf("dataset %s is %s; its kind cannot change to %s (delete it and add it again)", d.Alias, st.Kind, snap.Kind)
+	}
+	pushSources, err := pushSourcesByName(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	now = now.UTC()
+	if now.Before(st.HeadSystemTime) {
+		now = st.HeadSystemTime
+	}
+	var appended []string
+	for i, e := range resolved.Metadata {
+		name := odf.EventName(e)
+		switch ev := e.(type) {
+		case odf.Seed, odf.AddData, odf.ExecuteTransform:
+			return nil, fmt.Errorf("%s: metadata[%d]: %s events are written by the system", d.Alias, i, name)
+		case odf.AddPushSource:
+			if prev, ok := pushSources[ev.SourceName]; ok && chain.SameEvent(prev, ev) {
+				continue
+			}
+		default:
+			if prev, ok := st.Latest[name]; ok && chain.SameEvent(prev, e) {
+				continue
+			}
+		}
+		if _, err := tx.Append(ctx, &odf.MetadataBlock{SystemTime: now, Event: e}); err != nil {
+			return nil, fmt.Errorf("%s: metadata[%d]: %w", d.Alias, i, err)
+		}
+		appended = append(appended, name)
+	}
+	if len(appended) == 0 {
+		return nil, nil
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	return appended, nil
+}
+
+// pushSourcesByName is every push source of d by name, the newest of each.
+func pushSourcesByName(ctx context.Context, d *dataset.Dataset) (map[string]odf.AddPushSource, error) {
+	out := map[string]odf.AddPushSource{}
+	head, err := d.Chain.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for b, err := range d.Chain.Walk(ctx, head) {
+		if err != nil {
+			return nil, err
+		}
+		if s, ok := b.Event.(odf.AddPushSource); ok {
+			if _, seen := out[s.SourceName]; !seen {
+				out[s.SourceName] = s
+			}
+		}
+	}
+	return out, nil
+}
+
+// PurgeDataset removes a dataset's folder, its key and its block cache.
+// The dataset is gone for good: nothing refers to it afterwards.
+func (w *Workspace) PurgeDataset(ctx context.Context, d *dataset.Dataset) error {
+	unlock, err := w.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Rename first so that the dataset disappears at once, then remove.
+	gone := filepath.Join(w.DatasetsDir(), ".tmp-purge-"+d.ID.Multibase())
+	if err := os.Rename(d.Dir, gone); err != nil {
+		return fmt.Errorf("purging %s: %w", d.Alias, err)
+	}
+	if err := os.RemoveAll(gone); err != nil {
+		return fmt.Errorf("purging %s: %w", d.Alias, err)
+	}
+	os.Remove(filepath.Join(w.Dir(), "keys", d.ID.Multibase()+".key"))
+	os.RemoveAll(filepath.Join(w.Dir(), "cache", d.ID.Multibase()))
+	return nil
 }

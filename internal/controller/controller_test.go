@@ -1,0 +1,179 @@
+package controller
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipos-dev/ipos/internal/resource"
+	"github.com/ipos-dev/ipos/internal/resourcestore/sqlite"
+	"github.com/ipos-dev/ipos/internal/sealing"
+	"github.com/ipos-dev/ipos/internal/workspace"
+)
+
+func newController(t *testing.T) *Controller {
+	t.Helper()
+	ctx := context.Background()
+	w, err := workspace.Init(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(w.Dir(), "state.db"), sqlite.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key, err := sealing.LoadOrCreateKey(filepath.Join(w.Dir(), "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	return &Controller{W: w, Store: st, Reg: resource.DefaultRegistry(), Key: key, Now: func() time.Time { clock = clock.Add(time.Second); return clock }}
+}
+
+func (c *Controller) applyYAML(t *testing.T, src string) []Change {
+	t.Helper()
+	objs, err := c.Reg.Parse("test.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := c.Apply(context.Background(), objs, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+const derived = `
+apiVersion: ipos.dev/v1alpha1
+kind: Dataset
+metadata: {name: b}
+spec:
+  kind: Derivative
+  metadata:
+    - kind: SetTransform
+      inputs: [ {datasetRef: a} ]
+      transform: {kind: Sql, engine: duckdb, query: "SELECT * FROM a"}
+`
+
+const root = `
+apiVersion: ipos.dev/v1alpha1
+kind: Dataset
+metadata: {name: a}
+spec:
+  kind: Root
+  metadata:
+    - kind: SetInfo
+      description: first
+`
+
+func TestReconcileIsLevelTriggeredAndIdempotent(t *testing.T) {
+	ctx := context.Background()
+	c := newController(t)
+	// The derivative alone waits for its input, and says so.
+	c.applyYAML(t, derived)
+	out, err := c.ReconcileOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].Ready || out[0].Reason != "MissingDependency" || !strings.Contains(out[0].Message, "Dataset/a") {
+		t.Fatalf("outcome %+v", out)
+	}
+	events, _ := c.Store.Events(ctx, "Dataset", "b", 10)
+	if len(events) != 1 || events[0].Type != "Warning" {
+		t.Fatalf("events %+v", events)
+	}
+	// With its input declared, one pass creates both, input first.
+	c.applyYAML(t, root)
+	out, err = c.ReconcileOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, oc := range out {
+		if !oc.Ready || !oc.Changed {
+			t.Fatalf("outcome %+v", oc)
+		}
+	}
+	if _, err := c.W.Dataset(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := c.Store.List(ctx, "", nil)
+	// A second pass over an unchanged store changes nothing at all.
+	out, err = c.ReconcileOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, oc := range out {
+		if !oc.Ready || oc.Changed {
+			t.Fatalf("second pass: %+v", oc)
+		}
+	}
+	after, _ := c.Store.List(ctx, "", nil)
+	for i := range before {
+		if before[i].ResourceVersion != after[i].ResourceVersion {
+			t.Fatalf("%s/%s: the second pass wrote (version %d → %d)", before[i].Kind, before[i].Name, before[i].ResourceVersion, after[i].ResourceVersion)
+		}
+	}
+	// A changed spec: new generation, one event appended to the chain.
+	ch := c.applyYAML(t, strings.Replace(root, "first", "second", 1))
+	if ch[0].Action != "configured" {
+		t.Fatalf("apply: %+v", ch)
+	}
+	out, err = c.ReconcileOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := c.W.Dataset(ctx, "a")
+	st, _ := d.Chain.LoadState(ctx)
+	if st.HeadSequence != 2 {
+		t.Fatalf("chain has %d blocks", st.HeadSequence+1)
+	}
+	rec, _ := c.Store.Get(ctx, "Dataset", "a")
+	o, err := c.Object(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Generation != 2 || o.Status.ObservedGeneration != 2 {
+		t.Fatalf("generation %d, observed %d", rec.Generation, o.Status.ObservedGeneration)
+	}
+}
+
+func TestSecretsAreSealedAndKeyedHashed(t *testing.T) {
+	ctx := context.Background()
+	c := newController(t)
+	src := `
+apiVersion: ipos.dev/v1alpha1
+kind: Secret
+metadata: {name: db}
+spec:
+  data: {password: hunter2}
+`
+	c.applyYAML(t, src)
+	rec, err := c.Store.Get(ctx, "Secret", "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(rec.Object), "hunter2") || strings.Contains(rec.SpecHash, "hunter2") || !strings.HasPrefix(rec.SpecHash, "keyed:") {
+		t.Fatalf("stored %s, hash %s", rec.Object, rec.SpecHash)
+	}
+	if !strings.Contains(string(rec.Object), "sealed:v1:") {
+		t.Fatalf("value not sealed: %s", rec.Object)
+	}
+	o, err := c.Object(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := o.Spec.(*resource.SecretSpec).Data["password"]
+	plain, err := c.Key.Open(sealed)
+	if err != nil || string(plain) != "hunter2" {
+		t.Fatalf("open: %q %v", plain, err)
+	}
+	if ch := c.applyYAML(t, src); ch[0].Action != "unchanged" {
+		t.Fatalf("re-apply: %+v", ch)
+	}
+	if ch := c.applyYAML(t, strings.Replace(src, "hunter2", "hunter3", 1)); ch[0].Action != "configured" {
+		t.Fatalf("changed value: %+v", ch)
+	}
+}
