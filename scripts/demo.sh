@@ -92,6 +92,14 @@ if "$IPOS" set-watermark covid.cases 2026-10-01 2>/dev/null; then
 fi
 echo "(moving it back to 2026-10-01 was refused)"
 
+step "Declared resources: apply records desired state, a controller makes it so"
+run apply -f "$EXAMPLES/resources/"
+run get datasets
+run get secret partner-token -o yaml
+run describe dataset weather.daily
+echo "(applying the same manifests again changes nothing)"
+run apply -f "$EXAMPLES/resources/"
+
 step "Verification: every block, link and data file, and every transform re-run"
 run verify --all
 
