@@ -198,6 +198,21 @@ changes nothing.`,
 	return c
 }
 
+// openKind opens the controller for a command about one kind, as typed on
+// the command line. The caller closes the store.
+func openKind(ctx context.Context, g *globals, kindArg string) (*controller.Controller, string, error) {
+	c, err := openController(ctx, g)
+	if err != nil {
+		return nil, "", err
+	}
+	kind, err := kindName(c.Reg, kindArg)
+	if err != nil {
+		c.Store.Close()
+		return nil, "", err
+	}
+	return c, kind, nil
+}
+
 // kindName resolves a kind as typed on the command line: dataset,
 // Datasets, DATASET …
 func kindName(reg *resource.Registry, s string) (string, error) {
@@ -226,15 +241,11 @@ func newGetCommand(g *globals) *cobra.Command {
 }
 
 func runGet(ctx context.Context, g *globals, output string, args []string) error {
-	c, err := openController(ctx, g)
+	c, kind, err := openKind(ctx, g, args[0])
 	if err != nil {
 		return err
 	}
 	defer c.Store.Close()
-	kind, err := kindName(c.Reg, args[0])
-	if err != nil {
-		return err
-	}
 	var recs []resourcestore.Record
 	if len(args) == 2 {
 		r, err := c.Store.Get(ctx, kind, args[1])
@@ -327,15 +338,11 @@ func newDescribeCommand(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := openController(ctx, g)
+			c, kind, err := openKind(ctx, g, args[0])
 			if err != nil {
 				return err
 			}
 			defer c.Store.Close()
-			kind, err := kindName(c.Reg, args[0])
-			if err != nil {
-				return err
-			}
 			r, err := c.Store.Get(ctx, kind, args[1])
 			if err != nil {
 				return err
@@ -408,15 +415,11 @@ its data (the ODF dataset stays in the workspace) unless --purge.`,
 }
 
 func runDelete(ctx context.Context, g *globals, opts deleteOptions, kindArg, name string) error {
-	c, err := openController(ctx, g)
+	c, kind, err := openKind(ctx, g, kindArg)
 	if err != nil {
 		return err
 	}
 	defer c.Store.Close()
-	kind, err := kindName(c.Reg, kindArg)
-	if err != nil {
-		return err
-	}
 	ref := resource.Ref{Kind: kind, Name: name}
 	if _, err := c.Store.Get(ctx, kind, name); err != nil {
 		return err

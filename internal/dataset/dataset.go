@@ -249,7 +249,7 @@ func Create(ctx context.Context, parent string, key ed25519.PrivateKey, snap *od
 	if err := os.Rename(tmp, final); err != nil {
 		return nil, fmt.Errorf("creating dataset %s: %w", snap.Name, err)
 	}
-	if err := syncDir(parent); err != nil {
+	if err := store.SyncDir(parent); err != nil {
 		return nil, err
 	}
 	return Open(final)
@@ -259,7 +259,7 @@ func Create(ctx context.Context, parent string, key ed25519.PrivateKey, snap *od
 // rename publishes durable contents. Objects were fsynced as written.
 func syncTree(dir string) error {
 	for _, d := range []string{"info", "refs", "blocks", "data", "checkpoints", ""} {
-		if err := syncDir(filepath.Join(dir, d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := store.SyncDir(filepath.Join(dir, d)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}
@@ -276,13 +276,4 @@ func fsyncFile(path string) error {
 	}
 	defer f.Close()
 	return f.Sync()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/ipos-dev/ipos/internal/store"
 )
 
 // KeySize is the size in bytes of the master key held in a key file.
@@ -192,24 +194,8 @@ func createKey(path string) (*Key, error) {
 			return nil, fmt.Errorf("sealing: creating key file %s: %w", path, err)
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := store.SyncDir(dir); err != nil {
 		return nil, fmt.Errorf("sealing: creating key file %s: syncing folder: %w", path, err)
 	}
 	return newKey(master), nil
-}
-
-// syncDir makes a new directory entry durable.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // directories cannot be opened for sync there
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

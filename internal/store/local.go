@@ -164,7 +164,7 @@ func (l *Local) write(ctx context.Context, r io.Reader) (h odf.Multihash, n int6
 		return nil, 0, fmt.Errorf("object store: %w", err)
 	}
 	renamed = true
-	if err := syncDir(l.dir); err != nil {
+	if err := SyncDir(l.dir); err != nil {
 		return nil, 0, fmt.Errorf("object %s: %w", h, err)
 	}
 	return h, n, nil
@@ -310,7 +310,7 @@ func (l *Local) Delete(ctx context.Context, h odf.Multihash) error {
 	if err != nil {
 		return fmt.Errorf("object %s: %w", h, err)
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := SyncDir(l.dir); err != nil {
 		return fmt.Errorf("object %s: %w", h, err)
 	}
 	return nil
@@ -354,7 +354,9 @@ func corruptObject(h odf.Multihash, path string, got odf.Multihash) error {
 }
 
 // syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
+// SyncDir makes the entries of a directory (a file just created or renamed
+// into it) durable. Every package that writes files whole uses it.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -179,7 +179,7 @@ func writeFileAtomic(dir, path string, data []byte) error {
 		return err
 	}
 	renamed = true
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 // quote prints at most 80 bytes of s for an error message.

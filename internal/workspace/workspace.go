@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ipos-dev/ipos/internal/odf"
+	"github.com/ipos-dev/ipos/internal/store"
 )
 
 // DirName is the name of the workspace folder.
@@ -123,7 +124,7 @@ func Init(ctx context.Context, root string) (*Workspace, error) {
 		}
 		return nil, fmt.Errorf("creating workspace: %w", err)
 	}
-	if err := syncDir(root); err != nil {
+	if err := store.SyncDir(root); err != nil {
 		return nil, err
 	}
 	return &Workspace{Root: root, Config: cfg, nodeKey: priv}, nil
@@ -271,14 +272,5 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := os.Rename(name, path); err != nil {
 		return err
 	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return store.SyncDir(dir)
 }
