@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/engine"
+	"github.com/ipos-dev/ipos/internal/fetch"
 	"github.com/ipos-dev/ipos/internal/ingest"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/transform"
@@ -68,7 +69,18 @@ func openIngester(ctx context.Context, g *globals, w *workspace.Workspace, label
 		return nil, nil, nil, err
 	}
 	prog := newProgress(g, label, "rows")
+	// Declared depots resolve depot:// URLs; the resource store is opened
+	// only when a fetch step names one.
+	depots := func(ctx context.Context, name string) (*fetch.Depot, error) {
+		c, err := controllerFor(ctx, g, w)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Store.Close()
+		return c.Depot(ctx, name)
+	}
 	in := ingest.New(eng, ingest.Options{
+		Depots:     depots,
 		BaseDir:    w.Root,
 		ScratchDir: tmp,
 		AllowPipe:  w.Config.Ingest.AllowPipe,

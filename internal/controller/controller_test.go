@@ -177,3 +177,47 @@ spec:
 		t.Fatalf("changed value: %+v", ch)
 	}
 }
+
+func TestDepotResolution(t *testing.T) {
+	ctx := context.Background()
+	c := newController(t)
+	c.applyYAML(t, `
+apiVersion: ipos.dev/v1alpha1
+kind: Secret
+metadata: {name: api}
+spec:
+  data: {token: t0k}
+---
+apiVersion: ipos.dev/v1alpha1
+kind: Depot
+metadata: {name: remote}
+spec:
+  http:
+    baseUrl: https://example.invalid/v1/
+    headers:
+      - name: Authorization
+        valueFrom: {secretRef: {name: api, key: token}}
+      - name: X-Team
+        value: climate
+---
+apiVersion: ipos.dev/v1alpha1
+kind: Depot
+metadata: {name: drop}
+spec:
+  local: {path: inbox}
+`)
+	d, err := c.Depot(ctx, "remote")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.HTTPBase != "https://example.invalid/v1/" || len(d.Headers) != 2 || d.Headers[0].Value != "t0k" || d.Headers[1].Value != "climate" {
+		t.Fatalf("remote: %+v", d)
+	}
+	d, err = c.Depot(ctx, "drop")
+	if err != nil || d.Local != filepath.Join(c.W.Root, "inbox") {
+		t.Fatalf("drop: %+v %v", d, err)
+	}
+	if _, err := c.Depot(ctx, "nope"); err == nil {
+		t.Fatal("an undeclared depot resolved")
+	}
+}

@@ -66,6 +66,9 @@ type Options struct {
 	// MaxBytes caps one download and one decompressed or piped file;
 	// zero means DefaultMaxBytes.
 	MaxBytes int64
+	// Depots resolves the depot a depot://NAME/path URL or glob names; nil
+	// means such URLs are an error.
+	Depots func(ctx context.Context, name string) (*Depot, error)
 }
 
 func (o Options) maxBytes() int64 {
@@ -132,6 +135,10 @@ type Item struct {
 // source is up to date.
 func Fetch(ctx context.Context, step odf.FetchStep, prev *odf.SourceState, opts Options) ([]Item, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	step, err := resolveDepot(ctx, step, opts)
+	if err != nil {
 		return nil, err
 	}
 	switch s := step.(type) {

@@ -34,6 +34,9 @@ type Options struct {
 	Now func() time.Time
 	// Progress, if not nil, hears about bytes fetched and rows committed.
 	Progress func(Progress)
+	// Depots resolves depot://NAME/path URLs in fetch steps; nil means
+	// such URLs are an error.
+	Depots func(ctx context.Context, name string) (*fetch.Depot, error)
 	// Failpoint, if not nil, is called at each step of a commit with the
 	// step's name ("read", "merge", "data-stored", "blocks-stored",
 	// "committed"). Tests use it to stop a process at each point and
@@ -104,6 +107,7 @@ func (in *Ingester) Pull(ctx context.Context, d *dataset.Dataset) ([]Result, err
 		WorkDir:    scratch,
 		AllowPipe:  in.opts.AllowPipe,
 		SourceName: pollingSourceName,
+		Depots:     in.opts.Depots,
 		Progress: func(n int64) {
 			in.report(Progress{Dataset: d.Alias, Stage: "fetch", Bytes: n})
 		},
