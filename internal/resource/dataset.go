@@ -235,10 +235,15 @@ func (s *DatasetSpec) Dependencies() []Ref {
 	for _, e := range s.Metadata {
 		switch e := e.(type) {
 		case odf.SetPollingSource:
-			if f, ok := e.Fetch.(odf.FetchStepURL); ok {
-				if name, err := depotOfURL(f.URL); err == nil && name != "" {
-					refs = append(refs, Ref{Kind: depotKindName, Name: name})
-				}
+			var target string
+			switch f := e.Fetch.(type) {
+			case odf.FetchStepURL:
+				target = f.URL
+			case odf.FetchStepFilesGlob:
+				target = f.Path
+			}
+			if name, err := depotOfURL(target); err == nil && name != "" {
+				refs = append(refs, Ref{Kind: depotKindName, Name: name})
 			}
 		case odf.SetTransform:
 			for _, in := range e.Inputs {
