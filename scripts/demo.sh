@@ -95,6 +95,9 @@ echo "(moving it back to 2026-10-01 was refused)"
 step "Declared resources: apply records desired state, a controller makes it so"
 run apply -f "$EXAMPLES/resources/"
 run get datasets
+cp "$EXAMPLES/data/stations-1.csv" data/
+echo "(weather.stations reads depot://files/stations-*.csv; the Depot 'files' is the folder data/)"
+run pull weather.stations
 run get secret partner-token -o yaml
 run describe dataset weather.daily
 echo "(applying the same manifests again changes nothing)"
