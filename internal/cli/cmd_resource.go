@@ -184,7 +184,7 @@ changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !once {
-				return usagef("only --once exists so far; a continuous controller comes with 'ipos serve'")
+				return usagef("use --once for one pass; 'ipos serve' reconciles continuously")
 			}
 			c, err := openController(cmd.Context(), g)
 			if err != nil {

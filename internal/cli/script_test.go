@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -20,7 +23,11 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"ipos": func() {
-			os.Exit(Main(context.Background(), os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+			// As cmd/ipos does: SIGINT and SIGTERM cancel the context.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := Main(ctx, os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+			stop()
+			os.Exit(code)
 		},
 	})
 }
@@ -38,6 +45,7 @@ func TestScripts(t *testing.T) {
 			"sha3file":   cmdSHA3File,
 			"filemode":   cmdFileMode,
 			"datasetdir": cmdDatasetDir,
+			"sleep":      cmdSleep,
 		},
 	})
 }
@@ -124,4 +132,14 @@ func cmdDatasetDir(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("no dataset %s", args[0])
+}
+
+// sleep DURATION waits, for scripts with commands in the background.
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
 }

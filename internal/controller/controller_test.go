@@ -221,3 +221,59 @@ spec:
 		t.Fatal("an undeclared depot resolved")
 	}
 }
+
+func TestRunReconcilesAndPullsOnSchedule(t *testing.T) {
+	c := newController(t)
+	// The clock runs a minute for every reading, so a "* * * * *" schedule
+	// falls due on almost every tick.
+	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	c.Now = func() time.Time { clock = clock.Add(time.Minute); return clock }
+	c.applyYAML(t, `
+apiVersion: ipos.dev/v1alpha1
+kind: Dataset
+metadata: {name: polled}
+spec:
+  kind: Root
+  schedule: "* * * * *"
+  metadata:
+    - kind: SetPollingSource
+      fetch: {kind: FilesGlob, path: "in/*.csv"}
+      read: {kind: Csv, header: true}
+      merge: {kind: Append}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	pulls := 0
+	err := c.Run(ctx, RunOptions{Resync: time.Hour, Tick: 10 * time.Millisecond, Pull: func(ctx context.Context, name string) error {
+		if name != "polled" {
+			t.Errorf("pulled %s", name)
+		}
+		pulls++
+		if pulls == 2 {
+			return context.DeadlineExceeded // a failing pull is recorded, not fatal
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.W.Dataset(context.Background(), "polled"); err != nil {
+		t.Fatalf("the first pass did not create the dataset: %v", err)
+	}
+	if pulls < 3 {
+		t.Fatalf("%d scheduled pulls", pulls)
+	}
+	events, _ := c.Store.Events(context.Background(), "Dataset", "polled", 0)
+	var ok, failed int
+	for _, e := range events {
+		switch e.Reason {
+		case "ScheduledPull":
+			ok++
+		case "ScheduledPullFailed":
+			failed++
+		}
+	}
+	if failed != 1 || ok < 2 {
+		t.Fatalf("events: %d pulled, %d failed", ok, failed)
+	}
+}
