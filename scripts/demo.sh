@@ -102,6 +102,13 @@ run get secret partner-token -o yaml
 run describe dataset weather.daily
 echo "(applying the same manifests again changes nothing)"
 run apply -f "$EXAMPLES/resources/"
+echo "(ipos serve keeps the workspace so and pulls scheduled datasets: one second of a node, then SIGINT)"
+printf '$ ipos serve --resync 200ms\n'
+"$IPOS" serve --resync 200ms &
+SERVE_PID=$!
+sleep 1
+kill -INT "$SERVE_PID"
+wait "$SERVE_PID"
 
 step "Verification: every block, link and data file, and every transform re-run"
 run verify --all
