@@ -16,6 +16,7 @@ import (
 
 	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/engine"
+	"github.com/ipos-dev/ipos/internal/engine/enginetest"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/workspace"
 )
@@ -85,44 +86,7 @@ func (e *env) rows(d *dataset.Dataset, cols ...string) []string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if len(files) == 0 {
-		return nil
-	}
-	var q []string
-	for _, f := range files {
-		q = append(q, "'"+f+"'")
-	}
-	sel := `"offset", op`
-	for _, c := range cols {
-		sel += `, "` + c + `"`
-	}
-	res, err := e.eng.Query(e.ctx, fmt.Sprintf(`SELECT %s FROM read_parquet([%s]) ORDER BY "offset"`, sel, strings.Join(q, ",")))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []string
-	for _, r := range res.Rows {
-		parts := []string{fmt.Sprint(r[0]), opName(r[1])}
-		for i, c := range cols {
-			parts = append(parts, fmt.Sprintf("%s=%v", c, r[2+i]))
-		}
-		out = append(out, strings.Join(parts, " "))
-	}
-	return out
-}
-
-func opName(v any) string {
-	switch fmt.Sprint(v) {
-	case "0":
-		return "+A"
-	case "1":
-		return "-R"
-	case "2":
-		return "-C"
-	case "3":
-		return "+C"
-	}
-	return fmt.Sprint(v)
+	return enginetest.Records(e.t, e.eng, files, cols...)
 }
 
 func (e *env) verify(d *dataset.Dataset) *dataset.VerifyReport {
@@ -132,13 +96,6 @@ func (e *env) verify(d *dataset.Dataset) *dataset.VerifyReport {
 		e.t.Fatal(err)
 	}
 	return rep
-}
-
-func equalLines(t *testing.T, got, want []string) {
-	t.Helper()
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
 }
 
 const pushLedger = `
@@ -189,7 +146,7 @@ func TestPushLedger(t *testing.T) {
 		t.Fatalf("second commit: %+v", r)
 	}
 	// Ledger: a key seen before is dropped, never corrected.
-	equalLines(t, e.rows(d, "city", "population"), []string{
+	enginetest.EqualLines(t, e.rows(d, "city", "population"), []string{
 		"0 +A city=kyiv population=3000",
 		"1 +A city=seattle population=700",
 		"2 +A city=vancouver population=600",
@@ -268,7 +225,7 @@ func TestPullSnapshotFilesGlob(t *testing.T) {
 		t.Fatalf("third pull: %+v", res)
 	}
 	// kamu's "mix of changes": sorted by key, -C right before +C.
-	equalLines(t, e.rows(d, "region", "population"), []string{
+	enginetest.EqualLines(t, e.rows(d, "region", "population"), []string{
 		"0 +A region=kyiv population=3",
 		"1 +A region=seattle population=2",
 		"2 +A region=vancouver population=1",
@@ -471,12 +428,12 @@ func TestKilledPullLosesNothing(t *testing.T) {
 			if step == "committed" {
 				want = append(want, "2 -C region=kyiv population=3", "3 +C region=kyiv population=4")
 			}
-			equalLines(t, e.rows(d, "region", "population"), want)
+			enginetest.EqualLines(t, e.rows(d, "region", "population"), want)
 			// The next pull picks up exactly what is missing.
 			if _, err := e.in.Pull(e.ctx, d); err != nil {
 				t.Fatal(err)
 			}
-			equalLines(t, e.rows(d, "region", "population"), []string{
+			enginetest.EqualLines(t, e.rows(d, "region", "population"), []string{
 				"0 +A region=kyiv population=3", "1 +A region=seattle population=2",
 				"2 -C region=kyiv population=3", "3 +C region=kyiv population=4",
 			})
@@ -502,7 +459,7 @@ func TestKilledIngestLosesNothing(t *testing.T) {
 			if step == "committed" {
 				want = append(want, "1 +A city=odessa")
 			}
-			equalLines(t, got, want)
+			enginetest.EqualLines(t, got, want)
 			// The next ingest starts clean and lands exactly once.
 			r, err := e.in.Push(e.ctx, d, "", []string{b2}, "b2")
 			if err != nil {
@@ -515,7 +472,7 @@ func TestKilledIngestLosesNothing(t *testing.T) {
 			} else if r == nil || r.Rows != 1 {
 				t.Fatalf("re-ingest: %+v", r)
 			}
-			equalLines(t, e.rows(d, "city"), []string{"0 +A city=kyiv", "1 +A city=odessa"})
+			enginetest.EqualLines(t, e.rows(d, "city"), []string{"0 +A city=kyiv", "1 +A city=odessa"})
 			e.verify(d)
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ipos-dev/ipos/internal/engine/enginetest"
 )
 
 // Manifests written after kamu's real examples (the Bank of Canada
@@ -67,7 +69,7 @@ content:
 	if err != nil || len(res) != 1 || res[0].Rows != 1 {
 		t.Fatalf("second pull: %+v %v", res, err)
 	}
-	equalLines(t, e.rows(d, "FXUSDCAD"), []string{
+	enginetest.EqualLines(t, e.rows(d, "FXUSDCAD"), []string{
 		"0 +A FXUSDCAD=1.3435", "1 +A FXUSDCAD=1.3315", "2 +A FXUSDCAD=1.3244",
 	})
 	e.verify(d)

@@ -3,7 +3,6 @@ package transform
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/engine"
+	"github.com/ipos-dev/ipos/internal/engine/enginetest"
 	"github.com/ipos-dev/ipos/internal/ingest"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/workspace"
@@ -95,38 +95,7 @@ func (e *env) rows(name string, cols ...string) []string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if len(files) == 0 {
-		return nil
-	}
-	q := make([]string, len(files))
-	for i, f := range files {
-		q[i] = "'" + f + "'"
-	}
-	sel := `"offset", op`
-	for _, c := range cols {
-		sel += `, "` + c + `"`
-	}
-	res, err := e.eng.Query(e.ctx, fmt.Sprintf(`SELECT %s FROM read_parquet([%s]) ORDER BY "offset"`, sel, strings.Join(q, ",")))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ops := map[string]string{"0": "+A", "1": "-R", "2": "-C", "3": "+C"}
-	var out []string
-	for _, r := range res.Rows {
-		parts := []string{fmt.Sprint(r[0]), ops[fmt.Sprint(r[1])]}
-		for i, c := range cols {
-			parts = append(parts, fmt.Sprintf("%s=%v", c, r[2+i]))
-		}
-		out = append(out, strings.Join(parts, " "))
-	}
-	return out
-}
-
-func equalLines(t *testing.T, got, want []string) {
-	t.Helper()
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	return enginetest.Records(e.t, e.eng, files, cols...)
 }
 
 const manifests = `
@@ -229,11 +198,11 @@ func TestDerivativesIncrementalWithRetractions(t *testing.T) {
 	if r := e.pull("cases.per-capita"); r.Rows != 4 || r.Incremental {
 		t.Fatalf("cases.per-capita, second run: %+v", r)
 	}
-	equalLines(t, e.rows("cases.big", "region", "n"), []string{
+	enginetest.EqualLines(t, e.rows("cases.big", "region", "n"), []string{
 		"0 +A region=b n=20",
 		"1 +A region=a n=30",
 	})
-	equalLines(t, e.rows("cases.per-capita", "region", "total", "per_mille"), []string{
+	enginetest.EqualLines(t, e.rows("cases.per-capita", "region", "total", "per_mille"), []string{
 		"0 +A region=a total=5 per_mille=5",
 		"1 +A region=b total=20 per_mille=10",
 		"2 -R region=a total=5 per_mille=5",
@@ -296,7 +265,7 @@ content:
 {"item":"z","qty":1}
 `)
 	e.pull("stock.low")
-	equalLines(t, e.rows("stock.low", "item", "qty"), []string{
+	enginetest.EqualLines(t, e.rows("stock.low", "item", "qty"), []string{
 		"0 +A item=x qty=5",
 		"1 -R item=x qty=5",
 		"2 +A item=y qty=3",
