@@ -35,19 +35,19 @@ type Change struct {
 func (c *Controller) Apply(ctx context.Context, objs []*resource.Object, dryRun bool) ([]Change, error) {
 	var out []Change
 	for _, o := range objs {
-		stored, hash, err := c.storable(o)
+		prev, err := c.Store.Get(ctx, o.Kind, o.Metadata.Name)
+		found := err == nil
+		if err != nil && !errors.Is(err, resourcestore.ErrNotFound) {
+			return out, err
+		}
+		stored, hash, err := c.storable(o, prev)
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", o.Ref(), err)
 		}
-		prev, err := c.Store.Get(ctx, o.Kind, o.Metadata.Name)
 		action := "created"
 		switch {
-		case errors.Is(err, resourcestore.ErrNotFound):
-		case err != nil:
-			return out, err
-		case prev.SpecHash == hash && maps.Equal(prev.Labels, o.Metadata.Labels) && (isSecret(o) || string(prev.Object) == string(stored)):
-			// Sealed values differ at every seal, so a secret is compared
-			// by its keyed hash and labels alone.
+		case !found:
+		case prev.SpecHash == hash && maps.Equal(prev.Labels, o.Metadata.Labels) && string(prev.Object) == string(stored):
 			action = "unchanged"
 		default:
 			action = "configured"
@@ -66,8 +66,11 @@ func (c *Controller) Apply(ctx context.Context, objs []*resource.Object, dryRun 
 
 // storable is the canonical JSON the store keeps for o, with status and
 // generation (the system's to write) left out and secret values sealed,
-// and its spec hash (keyed, for secrets).
-func (c *Controller) storable(o *resource.Object) ([]byte, string, error) {
+// and its spec hash (keyed, for secrets). A secret value that prev (the
+// stored record, if any) already holds keeps its sealed form: sealing
+// again would give new bytes for the same value, and then a change to
+// the secret's metadata alone could not be told from no change at all.
+func (c *Controller) storable(o *resource.Object, prev resourcestore.Record) ([]byte, string, error) {
 	cp := *o
 	cp.Status = nil
 	cp.Metadata.Generation = 0
@@ -76,10 +79,17 @@ func (c *Controller) storable(o *resource.Object) ([]byte, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
+		before := c.sealedValues(prev)
 		sealed := &resource.SecretSpec{Data: map[string]string{}}
 		for k, v := range s.Data {
 			if sealing.IsSealed(v) {
 				return nil, "", fmt.Errorf("spec.data.%s: already sealed; give the plain value", k)
+			}
+			if old, ok := before[k]; ok {
+				if plain, err := c.Key.Open(old); err == nil && string(plain) == v {
+					sealed.Data[k] = old
+					continue
+				}
 			}
 			sealed.Data[k] = c.Key.Seal([]byte(v))
 		}
@@ -93,6 +103,22 @@ func (c *Controller) storable(o *resource.Object) ([]byte, string, error) {
 	}
 	hash, err := cp.SpecHash()
 	return data, hash, err
+}
+
+// sealedValues returns the sealed values of a stored Secret record, or
+// nil when there is none.
+func (c *Controller) sealedValues(rec resourcestore.Record) map[string]string {
+	if rec.Kind != "Secret" || len(rec.Object) == 0 {
+		return nil
+	}
+	o, err := c.Object(rec)
+	if err != nil {
+		return nil
+	}
+	if s, ok := o.Spec.(*resource.SecretSpec); ok {
+		return s.Data
+	}
+	return nil
 }
 
 // Object decodes a stored record.
@@ -136,11 +162,6 @@ func (c *Controller) Dependents(ctx context.Context, ref resource.Ref) ([]resour
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out, nil
-}
-
-func isSecret(o *resource.Object) bool {
-	_, ok := o.Spec.(*resource.SecretSpec)
-	return ok
 }
 
 func (c *Controller) now() time.Time {

@@ -3,11 +3,14 @@ package controller
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/resource"
+	"github.com/ipos-dev/ipos/internal/resourcestore"
 	"github.com/ipos-dev/ipos/internal/resourcestore/sqlite"
 	"github.com/ipos-dev/ipos/internal/sealing"
 	"github.com/ipos-dev/ipos/internal/workspace"
@@ -176,6 +179,33 @@ spec:
 	if ch := c.applyYAML(t, strings.Replace(src, "hunter2", "hunter3", 1)); ch[0].Action != "configured" {
 		t.Fatalf("changed value: %+v", ch)
 	}
+	// A change to the metadata alone is a change too, and the value that
+	// did not change keeps its sealed bytes.
+	rec, err = c.Store.Get(ctx, "Secret", "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	annotated := strings.Replace(strings.Replace(src, "hunter2", "hunter3", 1), "{name: db}", "{name: db, annotations: {rotated: yes}}", 1)
+	if ch := c.applyYAML(t, annotated); ch[0].Action != "configured" {
+		t.Fatalf("annotation only: %+v", ch)
+	}
+	after, err := c.Store.Get(ctx, "Secret", "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealedOf := func(r resourcestore.Record) string {
+		o, err := c.Object(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Spec.(*resource.SecretSpec).Data["password"]
+	}
+	if sealedOf(rec) != sealedOf(after) {
+		t.Fatal("an unchanged value was sealed again")
+	}
+	if ch := c.applyYAML(t, annotated); ch[0].Action != "unchanged" {
+		t.Fatalf("re-apply annotated: %+v", ch)
+	}
 }
 
 func TestDepotResolution(t *testing.T) {
@@ -275,5 +305,90 @@ spec:
 	}
 	if failed != 1 || ok < 2 {
 		t.Fatalf("events: %d pulled, %d failed", ok, failed)
+	}
+}
+
+func TestBackoffDelays(t *testing.T) {
+	b := Backoff{Base: time.Second, Max: 10 * time.Second}
+	var got []time.Duration
+	for n := 1; n <= 6; n++ {
+		got = append(got, b.Delay(n))
+	}
+	want := []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second}
+	if !slices.Equal(got, want) {
+		t.Fatalf("delays %v, want %v", got, want)
+	}
+	if d := (Backoff{}).Delay(1); d != DefaultBackoff().Base {
+		t.Fatalf("zero Backoff: %v", d)
+	}
+}
+
+// A resource that fails to reconcile is retried with growing delays
+// between resyncs, and recovers at a retry once the cause is gone.
+func TestRunRetriesFailuresWithBackoff(t *testing.T) {
+	c := newController(t)
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	c.Now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Second)
+		return clock
+	}
+	c.applyYAML(t, derived) // its input, a, is missing
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Run(ctx, RunOptions{Resync: 1000 * time.Hour, Tick: time.Millisecond, Backoff: Backoff{Base: 10 * time.Second, Max: 40 * time.Second}})
+	}()
+	warnings := func() []resourcestore.Event {
+		evs, err := c.Store.Events(context.Background(), "Dataset", "b", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []resourcestore.Event
+		for _, e := range evs {
+			if e.Type == resourcestore.EventWarning {
+				out = append(out, e)
+			}
+		}
+		slices.SortFunc(out, func(a, b resourcestore.Event) int { return a.Time.Compare(b.Time) })
+		return out
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(warnings()) < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d attempts", len(warnings()))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ws := warnings()
+	for i := 1; i < 5; i++ {
+		gap := ws[i].Time.Sub(ws[i-1].Time)
+		want := (Backoff{Base: 10 * time.Second, Max: 40 * time.Second}).Delay(i)
+		if gap < want || gap > want+5*time.Second {
+			t.Errorf("retry %d came %v after the last, want about %v", i, gap, want)
+		}
+	}
+	// Once its input is declared, the next retry (not the next resync,
+	// a thousand hours away) makes it ready.
+	c.applyYAML(t, root)
+	for {
+		rec, err := c.Store.Get(context.Background(), "Dataset", "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(rec.Status), `"status":"True"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never became ready: %s", rec.Status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -33,6 +33,13 @@ type Outcome struct {
 // checked, and each resource's status and events are written. Errors of one
 // resource are recorded in its status and do not stop the others.
 func (c *Controller) ReconcileOnce(ctx context.Context) ([]Outcome, error) {
+	return c.reconcileWhere(ctx, nil)
+}
+
+// reconcileWhere is ReconcileOnce limited to the records only accepts;
+// nil accepts all. Every resource is still read, since dependencies are
+// checked against the whole store.
+func (c *Controller) reconcileWhere(ctx context.Context, only func(resourcestore.Record) bool) ([]Outcome, error) {
 	recs, err := c.Store.List(ctx, "", nil)
 	if err != nil {
 		return nil, err
@@ -44,7 +51,9 @@ func (c *Controller) ReconcileOnce(ctx context.Context) ([]Outcome, error) {
 		o, err := c.Object(r)
 		if err != nil {
 			ref := resource.Ref{Kind: r.Kind, Name: r.Name}
-			out = append(out, c.record(ctx, r, Outcome{Ref: ref, Reason: "Invalid", Message: err.Error()}))
+			if only == nil || only(r) {
+				out = append(out, c.record(ctx, r, Outcome{Ref: ref, Reason: "Invalid", Message: err.Error()}))
+			}
 			continue
 		}
 		objs[o.Ref()] = o
@@ -59,6 +68,9 @@ func (c *Controller) ReconcileOnce(ctx context.Context) ([]Outcome, error) {
 	for _, ref := range order {
 		if err := ctx.Err(); err != nil {
 			return out, err
+		}
+		if only != nil && !only(byRef[ref]) {
+			continue
 		}
 		oc := c.reconcile(ctx, objs[ref], objs)
 		out = append(out, c.record(ctx, byRef[ref], oc))
@@ -117,6 +129,16 @@ func (c *Controller) reconcileDataset(ctx context.Context, name string, spec *re
 		return "", state, nil
 	}
 	return "appended " + strings.Join(appended, ", "), state, nil
+}
+
+// observed says whether the controller has reconciled the record's
+// current generation.
+func observed(rec resourcestore.Record) bool {
+	var st resource.Status
+	if len(rec.Status) == 0 || json.Unmarshal(rec.Status, &st) != nil {
+		return false
+	}
+	return st.ObservedGeneration == rec.Generation
 }
 
 // record writes an outcome as the resource's status (Ready condition,

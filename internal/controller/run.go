@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"sort"
 	"time"
 
@@ -20,13 +21,50 @@ type RunOptions struct {
 	Tick time.Duration
 	// Pull brings one dataset up to date (ingest or transform); scheduled
 	// Datasets are pulled with it when their cron expression falls due.
-	Pull   func(ctx context.Context, name string) error
-	Logger *slog.Logger
+	Pull func(ctx context.Context, name string) error
+	// Backoff spaces the retries of a resource that failed to reconcile
+	// and of a scheduled pull that failed; the zero value means
+	// DefaultBackoff.
+	Backoff Backoff
+	Logger  *slog.Logger
+}
+
+// Backoff is an exponential retry delay: Base after the first failure,
+// doubling with each further one, never more than Max.
+type Backoff struct {
+	Base, Max time.Duration
+}
+
+// DefaultBackoff retries after 1s, 2s, 4s … up to 5 minutes.
+func DefaultBackoff() Backoff { return Backoff{Base: time.Second, Max: 5 * time.Minute} }
+
+// Delay is the wait after the given number of consecutive failures (1 for
+// the first).
+func (b Backoff) Delay(failures int) time.Duration {
+	if b.Base <= 0 {
+		b = DefaultBackoff()
+	}
+	d := b.Base
+	for i := 1; i < failures && d < b.Max; i++ {
+		d *= 2
+	}
+	if b.Max > 0 && d > b.Max {
+		d = b.Max
+	}
+	return d
+}
+
+// retry is when a failing resource or scheduled pull is tried again.
+type retry struct {
+	failures int
+	at       time.Time
 }
 
 // Run reconciles every Resync and pulls scheduled Datasets when due, until
-// ctx is done, then returns nil. A failed pull is logged and recorded as a
-// Warning event and retried at the next time its schedule falls due.
+// ctx is done, then returns nil. A resource that fails to reconcile is
+// tried again with exponential backoff between resyncs. A failed pull is
+// logged and recorded as a Warning event and retried with backoff, but
+// never later than the next time its schedule falls due.
 func (c *Controller) Run(ctx context.Context, opts RunOptions) error {
 	log := opts.Logger
 	if log == nil {
@@ -36,32 +74,56 @@ func (c *Controller) Run(ctx context.Context, opts RunOptions) error {
 	if tick <= 0 {
 		tick = time.Second
 	}
-	next := map[string]time.Time{} // dataset → next scheduled pull
+	s := &schedules{next: map[string]time.Time{}, failed: map[string]int{}, backoff: opts.Backoff}
+	failing := map[resource.Ref]retry{} // resources waiting for a retry
 	var lastSync time.Time
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		now := c.now()
+		// Between resyncs, a pass takes what was applied since the last
+		// one and the failures whose retry is due.
+		only := func(rec resourcestore.Record) bool {
+			if !observed(rec) {
+				return true
+			}
+			f, ok := failing[resource.Ref{Kind: rec.Kind, Name: rec.Name}]
+			return ok && !now.Before(f.at)
+		}
 		if lastSync.IsZero() || now.Sub(lastSync) >= opts.Resync {
-			outcomes, err := c.ReconcileOnce(ctx)
-			if ctx.Err() != nil {
-				return nil
-			}
-			if err != nil {
-				log.Error("reconcile", "err", err)
-			}
+			only, lastSync = nil, now
+		}
+		outcomes, err := c.reconcileWhere(ctx, only)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			log.Error("reconcile", "err", err)
+		}
+		if only == nil && err == nil {
+			// A full pass sees every resource: forget the deleted ones.
+			seen := map[resource.Ref]bool{}
 			for _, oc := range outcomes {
-				switch {
-				case !oc.Ready:
-					log.Warn("not ready", "resource", oc.Ref.String(), "reason", oc.Reason, "message", oc.Message)
-				case oc.Changed:
+				seen[oc.Ref] = true
+			}
+			maps.DeleteFunc(failing, func(r resource.Ref, _ retry) bool { return !seen[r] })
+		}
+		for _, oc := range outcomes {
+			if oc.Ready {
+				delete(failing, oc.Ref)
+				if oc.Changed {
 					log.Info("reconciled", "resource", oc.Ref.String(), "action", oc.Action)
 				}
+				continue
 			}
-			lastSync = now
+			f := failing[oc.Ref]
+			f.failures++
+			f.at = now.Add(opts.Backoff.Delay(f.failures))
+			failing[oc.Ref] = f
+			log.Warn("not ready", "resource", oc.Ref.String(), "reason", oc.Reason, "message", oc.Message, "failures", f.failures, "retry_at", f.at)
 		}
 		if opts.Pull != nil {
-			c.runSchedules(ctx, now, next, opts.Pull, log)
+			s.run(ctx, c, now, opts.Pull, log)
 		}
 		select {
 		case <-ctx.Done():
@@ -71,9 +133,17 @@ func (c *Controller) Run(ctx context.Context, opts RunOptions) error {
 	}
 }
 
-// runSchedules pulls every scheduled Dataset whose time has come and
-// plans its next run.
-func (c *Controller) runSchedules(ctx context.Context, now time.Time, next map[string]time.Time, pull func(context.Context, string) error, log *slog.Logger) {
+// schedules tracks the scheduled pulls of Run.
+type schedules struct {
+	next    map[string]time.Time // dataset → next pull
+	failed  map[string]int       // dataset → consecutive failed pulls
+	backoff Backoff
+}
+
+// run pulls every scheduled Dataset whose time has come and plans its
+// next run: the next cron time, or sooner after a failure.
+func (s *schedules) run(ctx context.Context, c *Controller, now time.Time, pull func(context.Context, string) error, log *slog.Logger) {
+	next := s.next
 	recs, err := c.Store.List(ctx, "Dataset", nil)
 	if err != nil {
 		log.Error("listing datasets", "err", err)
@@ -108,6 +178,7 @@ func (c *Controller) runSchedules(ctx context.Context, now time.Time, next map[s
 	for name := range next {
 		if !seen[name] {
 			delete(next, name) // deleted, or no longer scheduled
+			delete(s.failed, name)
 		}
 	}
 	sort.Strings(due)
@@ -120,9 +191,14 @@ func (c *Controller) runSchedules(ctx context.Context, now time.Time, next map[s
 			if ctx.Err() != nil {
 				return
 			}
-			log.Warn("scheduled pull failed", "dataset", name, "err", err)
+			s.failed[name]++
+			if retryAt := now.Add(s.backoff.Delay(s.failed[name])); retryAt.Before(next[name]) {
+				next[name] = retryAt
+			}
+			log.Warn("scheduled pull failed", "dataset", name, "err", err, "failures", s.failed[name], "retry_at", next[name])
 			ev.Type, ev.Reason, ev.Message = resourcestore.EventWarning, "ScheduledPullFailed", err.Error()
 		} else {
+			delete(s.failed, name)
 			log.Info("scheduled pull", "dataset", name)
 		}
 		_ = c.Store.AddEvent(ctx, ev)
