@@ -117,7 +117,7 @@ func (r *LocalRefs) CompareAndSwap(ctx context.Context, name string, prev, next 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(r.dir, p, []byte(next.String())); err != nil {
+	if err := WriteFileAtomic(p, []byte(next.String()), 0o644); err != nil {
 		return fmt.Errorf("ref %q: %w", name, err)
 	}
 	return nil
@@ -147,39 +147,6 @@ func (r *LocalRefs) lock(ctx context.Context, name string) (unlock func(), err e
 		f.Close()
 		<-r.sem
 	}, nil
-}
-
-// writeFileAtomic replaces path, in dir, with data: temporary file,
-// fsync, rename, fsync of the directory.
-func writeFileAtomic(dir, path string, data []byte) error {
-	tmp, err := os.CreateTemp(dir, TempPrefix+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	renamed := false
-	defer func() {
-		if !renamed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	renamed = true
-	return SyncDir(dir)
 }
 
 // quote prints at most 80 bytes of s for an error message.

@@ -194,7 +194,7 @@ func writeConfig(path string, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, data, 0o644)
+	return store.WriteFileAtomic(path, data, 0o644)
 }
 
 func readConfig(path string) (Config, error) {
@@ -221,7 +221,7 @@ func writeKey(path string, key ed25519.PrivateKey) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	return store.WriteFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
 func readKey(path string) (ed25519.PrivateKey, error) {
@@ -242,35 +242,4 @@ func readKey(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("%s: not an ed25519 key", path)
 	}
 	return priv, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file, fsync and
-// rename, so that readers see the old file or the new one, never a part.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	name := f.Name()
-	defer os.Remove(name)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	return store.SyncDir(dir)
 }
