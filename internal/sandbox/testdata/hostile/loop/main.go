@@ -1,0 +1,9 @@
+// Command loop never ends.
+package main
+
+func main() {
+	x := 0
+	for {
+		x++
+	}
+}
