@@ -6,21 +6,38 @@ BIN     := bin/ipos
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ipos-dev/ipos/internal/cli.Version=$(VERSION)
 
-.PHONY: all build demo test test-race fuzz bench check tidy-check clean
+.PHONY: all build algorithms demo test test-race fuzz bench check tidy-check clean tools
+
+# Test servers the tests start themselves, installed into bin/tools when
+# missing. The fetch and CLI tests find versitygw (an S3 server) through
+# $IPOS_VERSITYGW, then bin/tools/versitygw, then PATH.
+TOOLS     := $(CURDIR)/bin/tools
+VERSITYGW := $(TOOLS)/versitygw
 
 all: build
 
-build:
+build: algorithms
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ipos
+
+# Compute-to-data algorithms, built for WASI preview 1. go build's cache
+# keeps this cheap when nothing changed.
+algorithms:
+	@mkdir -p bin/algorithms
+	GOOS=wasip1 GOARCH=wasm $(GO) build -o bin/algorithms/aggregate.wasm ./examples/algorithms/aggregate
 
 demo: build
 	$(GO) build -o bin/demo-httpd ./scripts/httpd
 	IPOS=$(CURDIR)/$(BIN) HTTPD=$(CURDIR)/bin/demo-httpd ./scripts/demo.sh
 
-test:
+tools: $(VERSITYGW)
+
+$(VERSITYGW):
+	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+
+test: tools
 	$(GO) test -count=1 ./...
 
-test-race:
+test-race: tools
 	$(GO) test -count=1 -race ./...
 
 # Short fuzzing runs of every decoder and parser.
@@ -30,9 +47,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzUnmarshalBlockYAML -fuzztime=30s ./internal/odf/
 
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 ./internal/cli/ ./internal/ingest/
+	$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 ./internal/cli/ ./internal/ingest/ ./internal/sandbox/ ./internal/query/
 
-check: tidy-check
+check: tidy-check tools
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting" >&2; exit 1)
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...

@@ -11,8 +11,9 @@ import (
 )
 
 // Depot resolves a declared Depot for fetch steps that name it: a local
-// folder (relative paths are under the workspace root) or an HTTP base URL
-// with its headers, secret values unsealed.
+// folder (relative paths are under the workspace root), an HTTP base URL
+// with its headers, an S3 bucket with its keys or a PostgreSQL DSN, secret
+// values unsealed. Errors name the Secret and key, never the value.
 func (c *Controller) Depot(ctx context.Context, name string) (*fetch.Depot, error) {
 	rec, err := c.Store.Get(ctx, "Depot", name)
 	if err != nil {
@@ -43,8 +44,29 @@ func (c *Controller) Depot(ctx context.Context, name string) (*fetch.Depot, erro
 			d.Headers = append(d.Headers, odf.RequestHeader{Name: h.Name, Value: v})
 		}
 		return d, nil
+	case spec.S3 != nil:
+		s3 := spec.S3
+		d := &fetch.S3Depot{Endpoint: s3.Endpoint, Region: s3.Region, Bucket: s3.Bucket, Prefix: s3.Prefix}
+		if s3.AccessKey != nil {
+			if d.AccessKey, err = c.value(ctx, resource.StringSource{ValueFrom: s3.AccessKey}); err != nil {
+				return nil, fmt.Errorf("Depot/%s: accessKey: %w", name, err)
+			}
+		}
+		if s3.SecretKey != nil {
+			if d.SecretKey, err = c.value(ctx, resource.StringSource{ValueFrom: s3.SecretKey}); err != nil {
+				return nil, fmt.Errorf("Depot/%s: secretKey: %w", name, err)
+			}
+		}
+		return &fetch.Depot{S3: d}, nil
+	case spec.Postgres != nil:
+		pg := spec.Postgres
+		dsn, err := c.value(ctx, pg.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("Depot/%s: dsn: %w", name, err)
+		}
+		return &fetch.Depot{Postgres: &fetch.PostgresDepot{DSN: dsn, Table: pg.Table, Query: pg.Query}}, nil
 	}
-	return &fetch.Depot{}, nil // S3 and PostgreSQL depots: fetch says they cannot serve yet
+	return nil, fmt.Errorf("Depot/%s has none of local, http, s3, postgres", name)
 }
 
 // value reads a string given inline or from a Secret.

@@ -26,6 +26,32 @@
 //     ordered after the recorded one.
 //   - Container, Mqtt and EthereumLogs fail with ErrUnsupported.
 //
+// Depots: a Url or FilesGlob path depot://NAME/path names a declared
+// depot, resolved through Options.Depots.
+//   - local: the path is under the depot's folder; then as file:// and
+//     FilesGlob above. http: the path is under the base URL, with the
+//     depot's headers; then as http(s) above.
+//   - s3: a Url downloads the object Prefix/path with the HTTP rules: ETag
+//     as "odf/etag" state (else Last-Modified), If-None-Match on the next
+//     fetch, a 304 or the same ETag means up to date, event time from
+//     Last-Modified. A FilesGlob lists the objects under the pattern's
+//     fixed prefix and then follows the local FilesGlob rules exactly (the
+//     same code orders and resumes them), downloading only the new ones.
+//     "." and ".." segments are refused, so a path stays under Prefix.
+//   - postgres: a Url depot://NAME reads the depot's table or query,
+//     depot://NAME/schema.table that table, in a read-only, repeatable-read
+//     transaction, and writes NDJSON (one object per row, columns in
+//     order; numbers as numbers, timestamps RFC 3339 UTC, bytea base64,
+//     json as JSON, arrays as arrays, NULL as null, other types as their
+//     PostgreSQL text) for the dataset's NdJson read step. Its state is
+//     "odf/etag" with a digest of the rows (StatePrefixRows) that does not
+//     depend on row order: an unchanged table, even with its rows moved,
+//     yields nothing. Event time is the system time.
+//   - Errors name the depot and what was asked for (bucket, key, table),
+//     never a secret: S3 keys, DSNs and DSN passwords are scrubbed from
+//     every error this package builds, and a DSN that does not parse is
+//     reported without quoting it.
+//
 // Ordering: ByName is the default, as in kamu (the only order kamu
 // implements). ByEventTime, an IPOS extension, orders by the event time
 // from the path (or the modification time with eventTime fromMetadata),
@@ -61,9 +87,16 @@
 //     place and never modified; everything this package writes goes to
 //     Options.WorkDir, which the caller removes.
 //   - One download, decompressed file or command output is capped at
-//     Options.MaxBytes (DefaultMaxBytes, 64 GiB): zip and gzip bombs and
-//     runaway servers end in ErrTooLarge, with the partial file removed.
-//   - Every wait honours ctx: HTTP requests, copies (checked per read),
-//     directory walks and Pipe commands (killed on cancellation).
-//   - No package state: the HTTP client and limits come from Options.
+//     Options.MaxBytes (DefaultMaxBytes, 64 GiB), as is each S3 object and
+//     the NDJSON of a PostgreSQL read: zip and gzip bombs and runaway
+//     servers end in ErrTooLarge, with the partial file removed.
+//   - Every wait honours ctx: HTTP and S3 requests and listings, copies
+//     (checked per read), directory walks, PostgreSQL connects and queries
+//     (checked per row; pgx cancels the running query) and Pipe commands
+//     (killed on cancellation).
+//   - A PostgreSQL depot is only read: the transaction is READ ONLY, and a
+//     query is sent as one extended-protocol statement, so it cannot
+//     smuggle in a second one.
+//   - No package state: the HTTP client (its Transport also carries S3
+//     requests) and limits come from Options.
 package fetch

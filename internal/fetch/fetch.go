@@ -58,8 +58,8 @@ type Options struct {
 	// AllowPipe lets Pipe prepare steps run (workspace config ingest.allowPipe).
 	AllowPipe bool
 	// Progress, when set, is called as bytes arrive with the number of bytes
-	// downloaded so far by this Fetch call (HTTP only: local files are not
-	// copied).
+	// downloaded (HTTP, S3) or written (PostgreSQL NDJSON) so far by this
+	// Fetch call; local files are not copied.
 	Progress func(bytes int64)
 	// SourceName goes into SourceState.SourceName; empty means DefaultSourceName.
 	SourceName string
@@ -137,19 +137,28 @@ func Fetch(ctx context.Context, step odf.FetchStep, prev *odf.SourceState, opts 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	step, err := resolveDepot(ctx, step, opts)
+	switch s := step.(type) {
+	case *odf.FetchStepURL:
+		if s != nil {
+			step = *s
+		}
+	case *odf.FetchStepFilesGlob:
+		if s != nil {
+			step = *s
+		}
+	}
+	step, ref, err := resolveDepot(ctx, step, opts)
 	if err != nil {
 		return nil, err
+	}
+	if ref != nil {
+		return fetchRemote(ctx, step, ref, prev, opts)
 	}
 	switch s := step.(type) {
 	case odf.FetchStepURL:
 		return fetchURL(ctx, s, prev, opts)
-	case *odf.FetchStepURL:
-		return fetchURL(ctx, *s, prev, opts)
 	case odf.FetchStepFilesGlob:
 		return fetchGlob(ctx, s, prev, opts)
-	case *odf.FetchStepFilesGlob:
-		return fetchGlob(ctx, *s, prev, opts)
 	case odf.FetchStepContainer, *odf.FetchStepContainer:
 		return nil, fmt.Errorf("Container fetch is %w: it needs a container runtime; fetch the data another way and use a Url or FilesGlob source", ErrUnsupported)
 	case odf.FetchStepMqtt, *odf.FetchStepMqtt:

@@ -18,7 +18,7 @@ import (
 // globFile is one regular file matched by a FilesGlob pattern.
 type globFile struct {
 	name  string // slash-separated, relative to the pattern's fixed directory
-	path  string // OS path
+	path  string // OS path, or the object key in an S3 depot
 	mtime time.Time
 	event *time.Time
 }
@@ -42,6 +42,25 @@ func fetchGlob(ctx context.Context, s odf.FetchStepFilesGlob, prev *odf.SourceSt
 	if err != nil {
 		return nil, fmt.Errorf("FilesGlob %q: %w", s.Path, err)
 	}
+	if files, err = newGlobFiles(s, files, prev); err != nil {
+		return nil, err
+	}
+	items := make([]Item, 0, len(files))
+	for _, f := range files {
+		items = append(items, Item{
+			Path:      f.path,
+			Name:      f.name,
+			EventTime: f.event,
+			State:     opts.state(StateKindETag, f.name),
+		})
+	}
+	return items, nil
+}
+
+// newGlobFiles gives the matched files their event times, orders them
+// and keeps those after the last one ingested (prev). Local folders and
+// S3 depots share it, so a glob means the same wherever its files live.
+func newGlobFiles(s odf.FetchStepFilesGlob, files []globFile, prev *odf.SourceState) ([]globFile, error) {
 	if len(files) == 0 {
 		if prev != nil {
 			return nil, nil
@@ -50,6 +69,7 @@ func fetchGlob(ctx context.Context, s odf.FetchStepFilesGlob, prev *odf.SourceSt
 	}
 
 	var pt *pathTime
+	var err error
 	fromMeta := false
 	switch et := s.EventTime.(type) {
 	case odf.EventTimeSourceFromPath:
@@ -115,17 +135,7 @@ func fetchGlob(ctx context.Context, s odf.FetchStepFilesGlob, prev *odf.SourceSt
 		}
 		files = slices.DeleteFunc(files, func(f globFile) bool { return less(f, last) <= 0 })
 	}
-
-	items := make([]Item, 0, len(files))
-	for _, f := range files {
-		items = append(items, Item{
-			Path:      f.path,
-			Name:      f.name,
-			EventTime: f.event,
-			State:     opts.state(StateKindETag, f.name),
-		})
-	}
-	return items, nil
+	return files, nil
 }
 
 func hasMeta(seg string) bool { return strings.ContainsAny(seg, `*?[\`) }

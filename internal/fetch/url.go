@@ -155,7 +155,6 @@ func fetchHTTP(ctx context.Context, u *url.URL, headers []odf.RequestHeader, et 
 	for _, h := range headers {
 		req.Header.Add(h.Name, h.Value)
 	}
-	var prevLM *time.Time
 	if prev != nil {
 		switch prev.Kind {
 		case StateKindETag:
@@ -164,7 +163,6 @@ func fetchHTTP(ctx context.Context, u *url.URL, headers []odf.RequestHeader, et 
 			}
 		case StateKindLastModified:
 			if t, err := parseTime(prev.Value); err == nil {
-				prevLM = &t
 				req.Header.Set("If-Modified-Since", t.UTC().Format(http.TimeFormat))
 			}
 		}
@@ -201,46 +199,83 @@ func fetchHTTP(ctx context.Context, u *url.URL, headers []odf.RequestHeader, et 
 		lm = &t
 	}
 	// A server that ignores conditional requests still tells us nothing changed.
-	if prev != nil && prev.Kind == StateKindETag && etag != "" && etag == prev.Value {
+	if unchanged(prev, etag, lm) {
 		return nil, nil
 	}
-	if etag == "" && prevLM != nil && lm != nil && lm.Equal(*prevLM) {
-		return nil, nil
-	}
-
-	limit := opts.maxBytes()
-	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("Url fetch of %s: body of %d bytes is over the %d-byte limit: %w", name, resp.ContentLength, limit, ErrTooLarge)
-	}
-	f, err := os.CreateTemp(opts.WorkDir, "download-*"+safeExt(u.Path))
+	ev, err := et.eventTime(u.Path, lm)
 	if err != nil {
+		return nil, err
+	}
+	p, err := download(ctx, resp.Body, resp.ContentLength, name, safeExt(u.Path), opts, opts.Progress)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("Url fetch of %s: %w", name, err)
 	}
-	_, err = copyCapped(ctx, f, resp.Body, limit, opts.Progress, "body of "+name)
+	return []Item{{Path: p, Name: name, EventTime: ev, State: metaState(opts, etag, lm)}}, nil
+}
+
+// unchanged reports whether a source's entity tag, or without one its
+// modification time, is the one recorded in prev: then there is nothing
+// new to fetch. HTTP and S3 sources share this rule.
+func unchanged(prev *odf.SourceState, etag string, lm *time.Time) bool {
+	if prev == nil {
+		return false
+	}
+	switch prev.Kind {
+	case StateKindETag:
+		return etag != "" && etag == prev.Value
+	case StateKindLastModified:
+		if etag != "" || lm == nil {
+			return false
+		}
+		t, err := parseTime(prev.Value)
+		return err == nil && t.Equal(*lm)
+	}
+	return false
+}
+
+// metaState is the state recorded for a fetched source: its entity tag,
+// else its modification time, else none.
+func metaState(opts Options, etag string, lm *time.Time) *odf.SourceState {
+	switch {
+	case etag != "":
+		return opts.state(StateKindETag, etag)
+	case lm != nil:
+		return opts.state(StateKindLastModified, lm.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// download streams body (of size bytes, or -1 if unknown) into a new file
+// in opts.WorkDir, capped at opts.MaxBytes and reporting the running total
+// to progress (which may be nil). On any failure the partial file is
+// removed; a cancelled ctx is returned as ctx.Err().
+func download(ctx context.Context, body io.Reader, size int64, what, ext string, opts Options, progress func(int64)) (string, error) {
+	if opts.WorkDir == "" {
+		return "", errors.New("no work directory to download into")
+	}
+	limit := opts.maxBytes()
+	if size > limit {
+		return "", fmt.Errorf("%s has %d bytes, over the %d-byte limit: %w", what, size, limit, ErrTooLarge)
+	}
+	f, err := os.CreateTemp(opts.WorkDir, "download-*"+ext)
+	if err != nil {
+		return "", err
+	}
+	_, err = copyCapped(ctx, f, body, limit, progress, what)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		os.Remove(f.Name())
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return "", ctx.Err()
 		}
-		return nil, fmt.Errorf("Url fetch of %s: %w", name, err)
+		return "", err
 	}
-
-	var state *odf.SourceState
-	switch {
-	case etag != "":
-		state = opts.state(StateKindETag, etag)
-	case lm != nil:
-		state = opts.state(StateKindLastModified, lm.Format(time.RFC3339Nano))
-	}
-	ev, err := et.eventTime(u.Path, lm)
-	if err != nil {
-		os.Remove(f.Name())
-		return nil, err
-	}
-	return []Item{{Path: f.Name(), Name: name, EventTime: ev, State: state}}, nil
+	return f.Name(), nil
 }
 
 // parseTime reads a last-modified state value: RFC 3339 as IPOS and kamu
