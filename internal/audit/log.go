@@ -129,7 +129,7 @@ func (l *Log) writeHead(t tip, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(l.dir, HeadFile), data)
+	return store.WriteFileAtomic(filepath.Join(l.dir, HeadFile), data, 0o644)
 }
 
 // openTail opens the log for writing and finds the entry to chain onto:
@@ -229,7 +229,7 @@ func (l *Log) openTail(ctx context.Context) (*os.File, tip, error) {
 	if len(rest) > 0 {
 		// Keep the cut bytes as evidence.
 		saved := fmt.Sprintf("torn-%d-%d.bin", t.seq, l.now().UnixNano())
-		if err := writeFileAtomic(filepath.Join(l.dir, saved), rest); err != nil {
+		if err := store.WriteFileAtomic(filepath.Join(l.dir, saved), rest, 0o644); err != nil {
 			f.Close()
 			return nil, tip{}, err
 		}
@@ -320,35 +320,4 @@ func (l *Log) Entries(ctx context.Context, since time.Time) ([]Entry, error) {
 			out = append(out, e)
 		}
 	}
-}
-
-// writeFileAtomic writes data to path through a temporary file, fsync and
-// rename, so readers see the old file or the new one.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	name := f.Name()
-	defer os.Remove(name)
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	return store.SyncDir(dir)
 }

@@ -178,30 +178,5 @@ func (l *FileLedger) update(ctx context.Context, change func(*ledgerFile) error)
 	if err != nil {
 		return fmt.Errorf("epsilon ledger: %w", err)
 	}
-	return writeAtomic(l.path, append(data, '\n'))
-}
-
-// writeAtomic writes data to path through a synced temporary file and a
-// rename, then syncs the directory.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, store.TempPrefix+filepath.Base(path)+"-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return store.SyncDir(dir)
+	return store.WriteFileAtomic(l.path, append(data, '\n'), 0o644)
 }

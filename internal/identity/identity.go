@@ -396,7 +396,7 @@ func (s *Store) Use(ctx context.Context, ref string, now time.Time) (*Identity, 
 	if err := s.ensureOwner(now); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(s.dir, "current"), []byte(id.Name+"\n"), 0o644); err != nil {
+	if err := store.WriteFileAtomic(filepath.Join(s.dir, "current"), []byte(id.Name+"\n"), 0o644); err != nil {
 		return nil, err
 	}
 	return id, nil
@@ -472,7 +472,7 @@ func writeYAML(path string, f file) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, data, 0o644)
+	return store.WriteFileAtomic(path, data, 0o644)
 }
 
 func writeKey(path string, key ed25519.PrivateKey) error {
@@ -480,7 +480,7 @@ func writeKey(path string, key ed25519.PrivateKey) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	return store.WriteFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
 func readKey(path string) (ed25519.PrivateKey, error) {
@@ -501,34 +501,4 @@ func readKey(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("%s: not an ed25519 key", path)
 	}
 	return priv, nil
-}
-
-// writeFileAtomic writes through a temporary file, fsync and rename.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	name := f.Name()
-	defer os.Remove(name)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	return store.SyncDir(dir)
 }

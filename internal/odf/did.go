@@ -78,6 +78,19 @@ func (id DatasetID) Multibase() string { return "f" + hex.EncodeToString(id.Byte
 // DIDKey prints the same key as did:key:z6Mk….
 func (id DatasetID) DIDKey() string { return "did:key:z" + Base58Encode(id.Bytes()) }
 
+// ParseDIDKey parses a did:key:z6Mk… identifier into its ed25519 public
+// key.
+func ParseDIDKey(s string) (ed25519.PublicKey, error) {
+	if !strings.HasPrefix(s, "did:key:") {
+		return nil, fmt.Errorf("%w: %q is not a did:key: identifier", ErrMultiformat, s)
+	}
+	id, err := ParseDatasetID(s)
+	if err != nil {
+		return nil, err
+	}
+	return id.PublicKey(), nil
+}
+
 // DIDKeyOf prints an ed25519 public key as did:key:z6Mk…, the form used for
 // node and user identities.
 func DIDKeyOf(pub ed25519.PublicKey) string {

@@ -246,7 +246,7 @@ func (r *Receipt) Verify() error {
 	if h := odf.SHA3(canonicalJSON(append([]FileHash{}, r.Logs...))).String(); h != r.LogsHash {
 		return fmt.Errorf("%w: logs hash to %s, the receipt says %s", ErrInvalid, h, r.LogsHash)
 	}
-	pub, err := parseDIDKey(r.Node)
+	pub, err := odf.ParseDIDKey(r.Node)
 	if err != nil {
 		return fmt.Errorf("%w: node: %v", ErrInvalid, err)
 	}
@@ -258,22 +258,6 @@ func (r *Receipt) Verify() error {
 		return fmt.Errorf("%w: signature does not verify under %s", ErrInvalid, r.Node)
 	}
 	return nil
-}
-
-// parseDIDKey returns the ed25519 key of a "did:key:z…" DID.
-func parseDIDKey(did string) (ed25519.PublicKey, error) {
-	rest, ok := strings.CutPrefix(did, "did:key:z")
-	if !ok {
-		return nil, fmt.Errorf("%q is not a did:key with a base58btc key", did)
-	}
-	b, err := odf.Base58Decode(rest)
-	if err != nil {
-		return nil, fmt.Errorf("%q: %w", did, err)
-	}
-	if len(b) != 2+ed25519.PublicKeySize || b[0] != 0xed || b[1] != 0x01 {
-		return nil, fmt.Errorf("%q is not an ed25519 did:key", did)
-	}
-	return ed25519.PublicKey(b[2:]), nil
 }
 
 // Parse decodes a receipt's JSON strictly (unknown fields are errors) and
