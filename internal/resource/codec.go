@@ -194,6 +194,18 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 			return
 		}
 		v.SetInt(x)
+	case reflect.Float64:
+		var x float64
+		tag := n.ShortTag()
+		if n.Kind != yaml.ScalarNode || (tag != "!!int" && tag != "!!float") || n.Decode(&x) != nil {
+			d.errorf(n, path, "expected a number, got %s", yamldiag.Describe(n))
+			return
+		}
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			d.errorf(n, path, "expected a finite number, got %s", yamldiag.Quote(n.Value))
+			return
+		}
+		v.SetFloat(x)
 	default:
 		d.errorf(n, path, "cannot decode into %s", t)
 	}
@@ -396,6 +408,12 @@ func encodeValue(v reflect.Value) (*yaml.Node, error) {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(v.Bool())}, nil
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(v.Int(), 10)}, nil
+	case reflect.Float64:
+		f := strconv.FormatFloat(v.Float(), 'g', -1, 64)
+		if !strings.ContainsAny(f, ".eE") {
+			f += ".0" // so that it reads back as a float, not an int
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: f}, nil
 	}
 	return nil, fmt.Errorf("resource: cannot encode %s", v.Type())
 }

@@ -3,6 +3,7 @@ package resource
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ipos-dev/ipos/internal/yamldiag"
@@ -79,23 +80,16 @@ type S3Depot struct {
 	SecretKey *ValueSource `json:"secretKey,omitempty"`
 }
 
-// PostgresMode says how rows read from PostgreSQL are merged.
-type PostgresMode string
-
-const (
-	// PostgresSnapshot diffs each read against the dataset's state.
-	PostgresSnapshot PostgresMode = "Snapshot"
-	// PostgresLedger appends rows whose primary key is new.
-	PostgresLedger PostgresMode = "Ledger"
-)
-
-// PostgresDepot reads one table or query from a PostgreSQL database.
+// PostgresDepot is a PostgreSQL database that root datasets read rows
+// from. Table or Query, when given, is the relation a bare depot://NAME
+// reads; depot://NAME/schema.table reads that table instead. How the rows
+// are merged (Snapshot, Ledger) is the Dataset's polling source's choice,
+// not the depot's. The DSN usually comes from a Secret: it may hold a
+// password.
 type PostgresDepot struct {
-	DSN        StringSource `json:"dsn"`
-	Query      string       `json:"query,omitempty"`
-	Table      string       `json:"table,omitempty"`
-	Mode       PostgresMode `json:"mode"`
-	PrimaryKey []string     `json:"primaryKey"`
+	DSN   StringSource `json:"dsn"`
+	Query string       `json:"query,omitempty"`
+	Table string       `json:"table,omitempty"`
 }
 
 var (
@@ -136,7 +130,14 @@ func (s *DepotSpec) Validate() []FieldError {
 			errs = append(errs, fieldErrorf("s3.bucket", "invalid bucket name %s: 3 to 63 lower-case letters, digits, '.' and '-'", yamldiag.Quote(s.S3.Bucket)))
 		}
 		if s.S3.Endpoint != "" {
-			errs = append(errs, validateBaseURL("s3.endpoint", s.S3.Endpoint, false)...)
+			if e := validateBaseURL("s3.endpoint", s.S3.Endpoint, false); e != nil {
+				errs = append(errs, e...)
+			} else if u, _ := url.Parse(s.S3.Endpoint); strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+				errs = append(errs, fieldErrorf("s3.endpoint", "endpoint %s has a path; give scheme://host[:port] only and put key prefixes in prefix", yamldiag.Quote(s.S3.Endpoint)))
+			}
+		}
+		if p := s.S3.Prefix; strings.HasPrefix(p, "/") || slices.Contains(strings.Split(p, "/"), "..") {
+			errs = append(errs, fieldErrorf("s3.prefix", "invalid prefix %s: a key prefix neither starts with '/' nor has '..' segments", yamldiag.Quote(p)))
 		}
 		if (s.S3.AccessKey == nil) != (s.S3.SecretKey == nil) {
 			errs = append(errs, fieldErrorf("s3", "give both accessKey and secretKey, or neither"))
@@ -149,27 +150,12 @@ func (s *DepotSpec) Validate() []FieldError {
 		pg := s.Postgres
 		errs = append(errs, pg.DSN.validate("postgres.dsn")...)
 		switch {
-		case pg.Query == "" && pg.Table == "":
-			errs = append(errs, fieldErrorf("postgres", "give a query or a table"))
 		case pg.Query != "" && pg.Table != "":
 			errs = append(errs, fieldErrorf("postgres", "give a query or a table, not both"))
 		case pg.Table != "" && !sqlIdentRE.MatchString(pg.Table):
-			errs = append(errs, fieldErrorf("postgres.table", "invalid table name %s: want name or schema.name", yamldiag.Quote(pg.Table)))
-		}
-		switch pg.Mode {
-		case PostgresSnapshot, PostgresLedger:
-		case "":
-			errs = append(errs, fieldErrorf("postgres.mode", "missing required field (Snapshot or Ledger)"))
-		default:
-			errs = append(errs, fieldErrorf("postgres.mode", "unknown mode %s; valid values: Snapshot, Ledger", yamldiag.Quote(string(pg.Mode))))
-		}
-		if len(pg.PrimaryKey) == 0 {
-			errs = append(errs, fieldErrorf("postgres.primaryKey", "missing required field: the columns that identify a row"))
-		}
-		for i, c := range pg.PrimaryKey {
-			if c == "" {
-				errs = append(errs, fieldErrorf(indexPath("postgres.primaryKey", i), "empty column name"))
-			}
+			errs = append(errs, fieldErrorf("postgres.table", "invalid table name %s: want name or schema.name (letters, digits, '_', '$')", yamldiag.Quote(pg.Table)))
+		case pg.Query != "" && strings.TrimSpace(pg.Query) == "":
+			errs = append(errs, fieldErrorf("postgres.query", "empty query"))
 		}
 	}
 	switch len(set) {

@@ -99,10 +99,8 @@ func TestGoodManifests(t *testing.T) {
 			{
 				APIVersion: APIVersion, Kind: "Depot", Metadata: Metadata{Name: "orders-db"},
 				Spec: &DepotSpec{Postgres: &PostgresDepot{
-					DSN:        StringSource{ValueFrom: &ValueSource{SecretRef: &SecretKeyRef{Name: "orders-db", Key: "dsn"}}},
-					Table:      "public.orders",
-					Mode:       PostgresLedger,
-					PrimaryKey: []string{"order_id"},
+					DSN:   StringSource{ValueFrom: &ValueSource{SecretRef: &SecretKeyRef{Name: "orders-db", Key: "dsn"}}},
+					Table: "public.orders",
 				}},
 				Origin: Origin{Source: "depots.yaml", Document: 4, Line: 39},
 			},

@@ -45,6 +45,9 @@ type Status struct {
 	// ObservedGeneration is the generation the conditions describe.
 	ObservedGeneration int64       `json:"observedGeneration,omitempty"`
 	Conditions         []Condition `json:"conditions,omitempty"`
+	// Details are facts of the kind's own that the system observed (an
+	// Agreement's state, a Job's phase and receipt), shown by describe.
+	Details map[string]string `json:"details,omitempty"`
 }
 
 // ConditionStatus is True, False or Unknown.

@@ -12,7 +12,7 @@ import (
 //
 // Parse decodes a spec from YAML or JSON by reflection over its fields'
 // `json` tags (name, omitempty or omitzero, "-"), refusing unknown fields.
-// Field types may be string kinds, bool, int/int32/int64, time.Time,
+// Field types may be string kinds, bool, int/int32/int64, float64, time.Time,
 // pointers, slices, maps with string keys, structs of these, and untagged
 // embedded structs (inlined). A spec that needs more implements
 // nodeDecoder and nodeEncoder inside this package, as Dataset does for
@@ -70,10 +70,10 @@ func NewRegistry(kinds ...KindInfo) (*Registry, error) {
 	return r, nil
 }
 
-// DefaultRegistry returns a new registry of the kinds IPOS has now:
-// Dataset, Depot and Secret.
+// DefaultRegistry returns a new registry of the kinds IPOS has now.
 func DefaultRegistry() *Registry {
-	r, err := NewRegistry(DatasetKind(), DepotKind(), SecretKind())
+	r, err := NewRegistry(DatasetKind(), DepotKind(), SecretKind(), ContractKind(),
+		AlgorithmKind(), AgreementKind(), JobKind(), PolicyKind())
 	if err != nil {
 		panic(err) // the built-in kinds are distinct and complete
 	}
