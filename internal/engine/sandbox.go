@@ -117,6 +117,16 @@ var stmtTypeNames = map[duckdb.StmtType]string{
 // wrapping ErrRefused that names the kind of statement. Several
 // statements in one string are refused too: split them first.
 func (e *Engine) QueryStatement(ctx context.Context, query string) (*Result, error) {
+	if err := e.CheckQueryStatement(ctx, query); err != nil {
+		return nil, err
+	}
+	res, err := e.Query(ctx, query)
+	return res, refusal(err)
+}
+
+// CheckQueryStatement prepares one statement without running it and
+// refuses it, as QueryStatement does, unless it is a query.
+func (e *Engine) CheckQueryStatement(ctx context.Context, query string) error {
 	var typ duckdb.StmtType
 	err := e.conn.Raw(func(dc any) error {
 		conn, ok := dc.(driver.Conn)
@@ -143,22 +153,21 @@ func (e *Engine) QueryStatement(ctx context.Context, query string) (*Result, err
 	})
 	if err != nil {
 		if errors.Is(err, ErrRefused) {
-			return nil, err
+			return err
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+			return fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
-		return nil, refusal(fmt.Errorf("engine: query: %w", err))
+		return refusal(fmt.Errorf("engine: query: %w", err))
 	}
 	if !queryTypes[typ] {
 		name, ok := stmtTypeNames[typ]
 		if !ok {
 			name = fmt.Sprintf("statement type %d", typ)
 		}
-		return nil, fmt.Errorf("%w: %s statements are not allowed; only queries (SELECT, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE) run here", ErrRefused, name)
+		return fmt.Errorf("%w: %s statements are not allowed; only queries (SELECT, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE) run here", ErrRefused, name)
 	}
-	res, err := e.Query(ctx, query)
-	return res, refusal(err)
+	return nil
 }
 
 // refusal rewords DuckDB's permission errors, which the locked

@@ -16,6 +16,29 @@
 // a chain (chain.Validate), so the first block not after the time is the
 // one.
 //
+// # Policies
+//
+// With Options.Access, every dataset is decided by the policy engine
+// (package policy) for the session's subject when the session opens: a
+// denied dataset gets no view (a query naming it gets ErrDenied with the
+// reasons, and the denial is audited); an allowed one gets a view whose
+// SELECT list applies the column masks and whose WHERE applies the row
+// filters (engine.CreatePolicyView), after the engine has checked each
+// filter with DuckDB's parser. Before a statement runs, its parse tree
+// (engine.Refs) must name only the session's views, CTEs in scope and a
+// few information_schema views: table functions other than range,
+// generate_series and unnest (read_parquet, glob, query, duckdb_views…),
+// file-reading and introspection functions, replacement scans ('file')
+// and AT clauses are refused, so nothing reaches the data files behind
+// the views, which the sandbox must let DuckDB read. Each dataset a
+// statement reads is recorded in the audit log with its decision; a
+// failed record refuses the statement.
+//
+// Limitation: DuckDB has no security-barrier views, so a user predicate
+// may be evaluated on rows the row filter drops (on their masked values);
+// error() is refused, but a failing cast can still tell that such a row
+// exists.
+//
 // # Invariants
 //
 //   - The views are made before the lockdown and only the data files they

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/engine"
 	"github.com/ipos-dev/ipos/internal/odf"
+	"github.com/ipos-dev/ipos/internal/policy"
 	"github.com/ipos-dev/ipos/internal/workspace"
 )
 
@@ -19,6 +21,11 @@ type Options struct {
 	AsAt string
 	// Engine sizes DuckDB; the zero value means engine.DefaultConfig().
 	Engine engine.Config
+	// Access, when set, decides what the session shows (see Access); nil
+	// shows every dataset as it is.
+	Access *Access
+	// Only, when not empty, limits the session to the datasets named.
+	Only []string
 }
 
 // Table is a dataset as a session shows it.
@@ -36,6 +43,9 @@ type Table struct {
 	Columns []engine.Column
 	// Note says why there is no view, or that it has no data yet.
 	Note string
+	// Decision is the policy decision the view was made under, when the
+	// session has Access.
+	Decision *policy.Decision
 }
 
 // Session is a locked-down SQL session over a workspace's datasets. It is
@@ -44,6 +54,7 @@ type Session struct {
 	eng    *engine.Engine
 	tables []Table
 	asAt   *AsAt
+	access *Access
 }
 
 // Open makes a view for every dataset of w as at opts.AsAt, then locks
@@ -73,14 +84,40 @@ func Open(ctx context.Context, w *workspace.Workspace, opts Options) (*Session, 
 		return nil, err
 	}
 	s := &Session{eng: eng, asAt: at}
+	if opts.Access != nil {
+		a := *opts.Access
+		if a.Policies == nil {
+			if a.Policies, err = policy.New(ctx, nil, policy.Options{}); err != nil {
+				eng.Close()
+				return nil, err
+			}
+		}
+		if a.Action == "" {
+			a.Action = policy.ActionQuery
+		}
+		s.access = &a
+	}
 	var allowed []string
 	for _, d := range datasets {
+		if len(opts.Only) > 0 && !slices.Contains(opts.Only, d.Alias) {
+			continue
+		}
 		snap, err := Resolve(ctx, d, at)
 		if err != nil {
 			eng.Close()
 			return nil, err
 		}
 		t := Table{Name: d.Alias, ID: d.ID, Head: snap.Head, SystemTime: snap.SystemTime, Files: len(snap.Files)}
+		if opts.Access != nil && (len(snap.Files) > 0 || snap.Schema != nil) {
+			files, err := s.policyView(ctx, &t, snap)
+			if err != nil {
+				eng.Close()
+				return nil, err
+			}
+			allowed = append(allowed, files...)
+			s.tables = append(s.tables, t)
+			continue
+		}
 		switch {
 		case len(snap.Files) > 0:
 			err = eng.CreateParquetView(ctx, d.Alias, snap.Files)
@@ -116,6 +153,18 @@ func Open(ctx context.Context, w *workspace.Workspace, opts Options) (*Session, 
 // DESCRIBE, SHOW, SUMMARIZE). Anything else is refused with an error
 // wrapping engine.ErrRefused; so is reading any file but the datasets'.
 func (s *Session) Query(ctx context.Context, sql string) (*engine.Result, error) {
+	if s.eng == nil {
+		return nil, errors.New("query: session closed")
+	}
+	if err := s.guard(ctx, sql); err != nil {
+		if errors.Is(err, engine.ErrNotQuery) {
+			// Say what kind of statement it is, as the engine does.
+			if cerr := s.eng.CheckQueryStatement(ctx, sql); cerr != nil {
+				return nil, s.hint(cerr)
+			}
+		}
+		return nil, err
+	}
 	res, err := s.eng.QueryStatement(ctx, sql)
 	if err != nil {
 		return nil, s.hint(err)

@@ -1,0 +1,66 @@
+// Package policy decides who may do what to which object, and what they
+// see of a dataset's data. An Engine is built from the applied Policy
+// resources (resource.PolicySpec); Decide answers one question — may
+// this Subject do this action to this Object — with a Decision in the
+// shape Trino's OPA integration uses: allow, reasons, rowFilters
+// ([{"expression": …}]) and columnMasks ({column: {"expression": …}}).
+// The package has no DuckDB: masks and filters are SQL text that package
+// query puts inside the views a session reads (so joins, CTEs, subqueries
+// and time travel all see masked, filtered rows), after package engine
+// has checked every filter with DuckDB's own parser.
+//
+// # Access semantics
+//
+// Every access rule whose subjects, actions and objects all match is a
+// candidate, at its policy's priority (lower first; 100 when unset); a
+// Rego module's allow and deny are candidates at its policy's priority
+// too. The lowest priority that has any candidate decides, and within it
+// deny overrides allow. With no candidate, owners are allowed and
+// everyone else is denied (default deny). Owners are matched by rules
+// like anyone else, so a deny that names an owner (or "*") binds them.
+// The outcome does not depend on the order policies are given in:
+// policies are sorted by priority, then name.
+//
+// # Data semantics
+//
+// For an allowed read or query, data rules whose subjects and datasets
+// match give masks and row filters. A column gets at most one mask: the
+// first matching one in (priority, policy name, rule, mask) order, Rego
+// masks after a policy's own rules. pass_through is a mask that shows the
+// value: it is how a policy exempts a column. A column tagged pii (a
+// Contract's classification) that no rule masks is hashed for non-owners.
+// Every matching row filter applies (they are ANDed), as in Trino.
+// ${subject.x} substitutions become SQL literals quoted here, never raw
+// text; an empty attribute becomes NULL, so a filter on it keeps no row.
+//
+// # Rego contract
+//
+// A policy's rego field is a Rego v1 module in package ipos. The engine
+// evaluates data.ipos with input
+//
+//	{"subject": {"name", "did", "owner", "roles", "groups", "org", "purpose"},
+//	 "action": "query",
+//	 "object": {"name", "tags", "columns": [{"name", "tags"}]}}
+//
+// and reads, when defined:
+//
+//   - allow: true, or a set of reason strings (non-empty means allow);
+//   - deny: true, or a set of reason strings;
+//   - masks: {column: {"operator": "hash"|…, parameters as in manifests}};
+//   - row_filters: a set or array of SQL predicates, checked and expanded
+//     exactly like a manifest's rowFilter (${subject.x} included).
+//
+// Anything else of another type is an error. Evaluation runs a prepared
+// query with a deadline (Options.RegoTimeout) and a result size limit;
+// built-ins that reach the network, the clock or randomness, or build
+// unbounded ranges, are refused when the policy is applied. A module that
+// fails, times out or returns the wrong types denies (fail closed) and
+// Decide returns the error with the denying Decision; it never panics.
+//
+// # Invariants
+//
+//   - Decide is deterministic for a given set of policies, subject, action
+//     and object, and safe for concurrent use.
+//   - Every Decision has at least one reason naming what decided it.
+//   - Masks and filters are only produced for allowed read and query.
+package policy
