@@ -22,6 +22,8 @@ type Controller struct {
 	Reg   *resource.Registry
 	Key   *sealing.Key
 	Now   func() time.Time
+	// Observers report the state of kinds other packages own, by kind.
+	Observers map[string]Observer
 }
 
 // Change says what Apply did, or would do, to one resource.
@@ -33,6 +35,9 @@ type Change struct {
 // Apply records the desired state of objs. With dryRun it only reports
 // what it would change.
 func (c *Controller) Apply(ctx context.Context, objs []*resource.Object, dryRun bool) ([]Change, error) {
+	if err := c.checkContractVersions(ctx, objs); err != nil {
+		return nil, err
+	}
 	var out []Change
 	for _, o := range objs {
 		prev, err := c.Store.Get(ctx, o.Kind, o.Metadata.Name)

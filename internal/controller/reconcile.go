@@ -26,6 +26,20 @@ type Outcome struct {
 	// Action says what the pass changed, for the event; empty when nothing.
 	Action  string
 	Changed bool
+	// Details go to status.details (see Observer).
+	Details map[string]string
+}
+
+// Observer reports the state of a resource whose kind another package
+// owns (an Agreement's standing, a Job's phase): whether it is ready,
+// why not, and details for its status. It must not change the resource.
+type Observer func(ctx context.Context, o *resource.Object) (Observation, error)
+
+// Observation is what an Observer found.
+type Observation struct {
+	Ready           bool
+	Reason, Message string
+	Details         map[string]string
 }
 
 // ReconcileOnce makes one level-triggered pass over every stored resource:
@@ -99,6 +113,20 @@ func (c *Controller) reconcile(ctx context.Context, o *resource.Object, all map[
 		}
 		oc.Changed, oc.Action, oc.Message = action != "", action, state
 	default:
+		if obs, ok := c.Observers[o.Kind]; ok {
+			ob, err := obs(ctx, o)
+			if err != nil {
+				oc.Reason, oc.Message = "Failed", err.Error()
+				return oc
+			}
+			oc.Details = ob.Details
+			if !ob.Ready {
+				oc.Reason, oc.Message = ob.Reason, ob.Message
+				return oc
+			}
+			oc.Ready, oc.Reason, oc.Message = true, ob.Reason, ob.Message
+			return oc
+		}
 		oc.Message = "declared"
 	}
 	oc.Ready, oc.Reason = true, "Reconciled"
@@ -158,7 +186,12 @@ func (c *Controller) record(ctx context.Context, rec resourcestore.Record, oc Ou
 			cond.LastTransitionTime = p.LastTransitionTime // no transition
 		}
 	}
-	st := resource.Status{ObservedGeneration: rec.Generation, Conditions: []resource.Condition{cond}}
+	st := resource.Status{ObservedGeneration: rec.Generation, Conditions: []resource.Condition{cond}, Details: oc.Details}
+	for _, p := range prev.Conditions {
+		if p.Type != cond.Type {
+			st.Conditions = append(st.Conditions, p) // other writers' conditions stay
+		}
+	}
 	data, err := json.Marshal(st)
 	if err == nil {
 		_, err = c.Store.UpdateStatus(ctx, rec.Kind, rec.Name, data, 0)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/chain"
+	"github.com/ipos-dev/ipos/internal/contract"
 	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/engine"
 	"github.com/ipos-dev/ipos/internal/fetch"
@@ -42,12 +43,17 @@ type Options struct {
 	// "committed"). Tests use it to stop a process at each point and
 	// check that nothing committed is lost or half-written.
 	Failpoint func(step string)
+	// Gate, if not nil, checks each new slice against the dataset's data
+	// contracts after it is written and before anything is committed; an
+	// error from it (a *contract.RejectedError when a contract refused
+	// the batch) commits nothing.
+	Gate contract.Gate
 }
 
 // Progress reports how far a run has got.
 type Progress struct {
 	Dataset string
-	Stage   string // "fetch", "read", "merge", "commit"
+	Stage   string // "fetch", "read", "merge", "contract", "commit"
 	Bytes   int64
 	Rows    int64
 }
@@ -60,6 +66,8 @@ type Result struct {
 	Offsets   *odf.OffsetInterval
 	Watermark *time.Time
 	Source    string // file or URL ingested
+	// Contract is the gate's report, warnings included; nil without one.
+	Contract *contract.Report
 }
 
 // Ingester commits data into root datasets.
@@ -290,6 +298,15 @@ func (in *Ingester) commit(ctx context.Context, d *dataset.Dataset, b batch) (*R
 		wm := res.MaxEventTime.UTC()
 		add.NewWatermark = &wm
 	}
+	var checked *contract.Report
+	if res.Rows > 0 && in.opts.Gate != nil {
+		in.report(Progress{Dataset: d.Alias, Stage: "contract", Rows: res.Rows})
+		checked, err = in.opts.Gate(ctx, contract.Batch{Dataset: d.Alias, Source: b.name, Slice: out, Rows: res.Rows,
+			Prev: prevFiles, Schema: res.Schema, System: contract.SystemColumns(engine.VocabFrom(st.Vocab()))})
+		if err != nil {
+			return nil, err
+		}
+	}
 	if res.Rows > 0 {
 		in.report(Progress{Dataset: d.Alias, Stage: "commit", Rows: res.Rows})
 		slice, err := d.StoreSlice(ctx, out, next, res.Rows)
@@ -316,7 +333,7 @@ func (in *Ingester) commit(ctx context.Context, d *dataset.Dataset, b batch) (*R
 		return nil, fmt.Errorf("%s: %w", d.Alias, err)
 	}
 	in.failpoint("committed")
-	r := &Result{Dataset: d.Alias, Head: head, Rows: res.Rows, Watermark: add.NewWatermark, Source: b.name}
+	r := &Result{Dataset: d.Alias, Head: head, Rows: res.Rows, Watermark: add.NewWatermark, Source: b.name, Contract: checked}
 	if add.NewData != nil {
 		iv := add.NewData.OffsetInterval
 		r.Offsets = &iv

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/chain"
+	"github.com/ipos-dev/ipos/internal/contract"
 	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/engine"
 	"github.com/ipos-dev/ipos/internal/odf"
@@ -29,6 +30,10 @@ type Resolver func(ctx context.Context, id odf.DatasetID) (*dataset.Dataset, err
 type Options struct {
 	ScratchDir string
 	Now        func() time.Time
+	// Gate, if not nil, checks each new slice against the dataset's data
+	// contracts before anything is committed; an error from it commits
+	// nothing.
+	Gate contract.Gate
 }
 
 // Transformer runs derivative datasets.
@@ -58,6 +63,8 @@ type Result struct {
 	// Incremental says the run read only the input slices added since the
 	// last run (a stateless query); otherwise it recomputed everything.
 	Incremental bool
+	// Contract is the gate's report, warnings included; nil without one.
+	Contract *contract.Report
 }
 
 // input is one input as a run sees it.
@@ -156,6 +163,14 @@ func (t *Transformer) Pull(ctx context.Context, d *dataset.Dataset) (*Result, er
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Alias, err)
 	}
+	var checked *contract.Report
+	if res.Rows > 0 && t.opts.Gate != nil {
+		checked, err = t.opts.Gate(ctx, contract.Batch{Dataset: d.Alias, Source: "transform", Slice: out, Rows: res.Rows,
+			Prev: prevFiles, Schema: res.Schema, System: contract.SystemColumns(engine.VocabFrom(st.Vocab()))})
+		if err != nil {
+			return nil, err
+		}
+	}
 	if res.Rows > 0 {
 		slice, err := d.StoreSlice(ctx, out, next, res.Rows)
 		if err != nil {
@@ -175,7 +190,7 @@ func (t *Transformer) Pull(ctx context.Context, d *dataset.Dataset) (*Result, er
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Alias, err)
 	}
-	r := &Result{Dataset: d.Alias, Head: head, Rows: res.Rows, Watermark: wm, Incremental: res.Incremental}
+	r := &Result{Dataset: d.Alias, Head: head, Rows: res.Rows, Watermark: wm, Incremental: res.Incremental, Contract: checked}
 	if ex.NewData != nil {
 		iv := ex.NewData.OffsetInterval
 		r.Offsets = &iv
