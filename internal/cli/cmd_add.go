@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -90,6 +91,7 @@ func runAdd(ctx context.Context, g *globals, opts addOptions, args []string) err
 	made, err := w.AddDatasets(ctx, snaps, g.now())
 	for _, d := range made {
 		fmt.Fprintf(g.streams.Out, "Added %s (%s)\n", d.Alias, d.ID)
+		err = errors.Join(err, g.audit(ctx, w, "dataset.add", d.Alias, nil, map[string]string{"id": d.ID.String()}))
 	}
 	if err != nil {
 		if len(made) > 0 {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -76,12 +77,12 @@ func runIngest(ctx context.Context, g *globals, opts ingestOptions, name string,
 	r, err := in.Push(ctx, d, opts.sourceName, files, label)
 	prog.clear()
 	if err != nil {
-		return err
+		return errors.Join(err, g.audit(ctx, w, "dataset.ingest", d.Alias, err, map[string]string{"input": label}))
 	}
 	if r == nil {
 		fmt.Fprintf(g.streams.Out, "%s: nothing new to commit\n", d.Alias)
-		return nil
+		return g.audit(ctx, w, "dataset.ingest", d.Alias, nil, map[string]string{"input": label, "head": "unchanged"})
 	}
 	printCommit(g, *r)
-	return nil
+	return g.audit(ctx, w, "dataset.ingest", d.Alias, nil, map[string]string{"input": label, "head": r.Head.String(), "rows": fmt.Sprint(r.Rows)})
 }

@@ -56,5 +56,5 @@ func runInit(ctx context.Context, g *globals, existsOK bool) error {
 		fmt.Fprintf(g.streams.Err, "Initialized an IPOS workspace in %s\n", w.Dir())
 	}
 	fmt.Fprintf(g.streams.Out, "Node identity: %s\n", w.NodeDID())
-	return nil
+	return g.audit(ctx, w, "workspace.init", w.Root, nil, map[string]string{"node": w.NodeDID()})
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,6 +86,7 @@ func openIngester(ctx context.Context, g *globals, w *workspace.Workspace, label
 		ScratchDir: tmp,
 		AllowPipe:  w.Config.Ingest.AllowPipe,
 		Now:        g.now,
+		Gate:       contractGate(g, w),
 		Progress: func(p ingest.Progress) {
 			prog.step(label+" "+p.Dataset, p.Stage, p.Bytes)
 			if p.Rows > 0 {
@@ -95,7 +97,7 @@ func openIngester(ctx context.Context, g *globals, w *workspace.Workspace, label
 	return eng, in, prog, nil
 }
 
-func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) error {
+func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) (err error) {
 	w, err := g.openWorkspace()
 	if err != nil {
 		return err
@@ -112,8 +114,13 @@ func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) 
 	defer prog.done()
 	tr := transform.New(eng, func(ctx context.Context, id odf.DatasetID) (*dataset.Dataset, error) {
 		return w.Dataset(ctx, id.String())
-	}, transform.Options{ScratchDir: filepath.Join(w.Dir(), "tmp"), Now: g.now})
+	}, transform.Options{ScratchDir: filepath.Join(w.Dir(), "tmp"), Now: g.now, Gate: contractGate(g, w)})
 	var failed []string
+	var auditErr error
+	record := func(alias string, err error, head string) { // one audit entry per dataset pulled
+		auditErr = errors.Join(auditErr, g.audit(ctx, w, "dataset.pull", alias, err, map[string]string{"head": head}))
+	}
+	defer func() { err = errors.Join(err, auditErr) }()
 	for _, p := range sets {
 		d := p.ds
 		start := time.Now()
@@ -130,14 +137,18 @@ func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) 
 			case err != nil:
 				fmt.Fprintf(g.streams.Err, "ipos: %v\n", err)
 				failed = append(failed, d.Alias)
+				record(d.Alias, err, "unchanged")
 			case r == nil:
 				if !g.quiet {
 					fmt.Fprintf(g.streams.Out, "%s: up to date\n", d.Alias)
 				}
+				record(d.Alias, nil, "unchanged")
 			case r.Waiting != "":
 				fmt.Fprintf(g.streams.Out, "%s: waiting: %s\n", d.Alias, r.Waiting)
+				record(d.Alias, nil, "unchanged")
 			default:
 				printTransform(g, r, time.Since(start))
+				record(d.Alias, nil, r.Head.String())
 			}
 			continue
 		}
@@ -150,9 +161,12 @@ func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) 
 		}
 		results, err := in.Pull(ctx, d)
 		prog.clear()
+		head := "unchanged"
 		for _, r := range results {
 			printCommit(g, r)
+			head = r.Head.String()
 		}
+		record(d.Alias, err, head)
 		if err != nil {
 			fmt.Fprintf(g.streams.Err, "ipos: %v\n", err)
 			failed = append(failed, d.Alias)
@@ -184,6 +198,9 @@ func printTransform(g *globals, r *transform.Result, took time.Duration) {
 		how = "incremental"
 	}
 	fmt.Fprintf(g.streams.Out, "%s: transformed (%s): %s; watermark %s; head %s\n", r.Dataset, how, span, wm, r.Head)
+	if r.Contract != nil {
+		printContractWarnings(g, r.Contract)
+	}
 	if !g.quiet {
 		fmt.Fprintf(g.streams.Err, "%s: transform ran in %s\n", r.Dataset, took.Round(time.Millisecond))
 	}
@@ -301,4 +318,7 @@ func printCommit(g *globals, r ingest.Result) {
 		wm = r.Watermark.UTC().Format(time.RFC3339)
 	}
 	fmt.Fprintf(g.streams.Out, "%s: committed %s from %s; watermark %s; head %s\n", r.Dataset, span, r.Source, wm, r.Head)
+	if r.Contract != nil {
+		printContractWarnings(g, r.Contract)
+	}
 }

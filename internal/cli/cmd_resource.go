@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ipos-dev/ipos/internal/compute"
 	"github.com/ipos-dev/ipos/internal/controller"
 	"github.com/ipos-dev/ipos/internal/resource"
 	"github.com/ipos-dev/ipos/internal/resourcestore"
@@ -40,7 +41,10 @@ func controllerFor(ctx context.Context, g *globals, w *workspace.Workspace) (*co
 		st.Close()
 		return nil, err
 	}
-	return &controller.Controller{W: w, Store: st, Reg: resource.DefaultRegistry(), Key: key, Now: g.now}, nil
+	c := &controller.Controller{W: w, Store: st, Reg: resource.DefaultRegistry(), Key: key, Now: g.now}
+	// Agreements and Jobs report their standing on every reconcile.
+	c.Observers = compute.New(c, identities(w), auditLog(g, w)).Observers()
+	return c, nil
 }
 
 type applyOptions struct {
@@ -144,6 +148,9 @@ func runApply(ctx context.Context, g *globals, opts applyOptions) error {
 			suffix = " (dry run)"
 		}
 		fmt.Fprintf(g.streams.Out, "%s %s%s\n", strings.ToLower(ch.Ref.String()), ch.Action, suffix)
+		if !opts.dryRun {
+			err = errors.Join(err, g.audit(ctx, c.W, "resource.apply", ch.Ref.String(), nil, map[string]string{"change": fmt.Sprint(ch.Action)}))
+		}
 	}
 	if err != nil || opts.dryRun || opts.noReconcile {
 		return err
@@ -164,6 +171,11 @@ func reconcileAndReport(ctx context.Context, g *globals, c *controller.Controlle
 			failed = append(failed, oc.Ref.String())
 		case oc.Changed && !g.quiet:
 			fmt.Fprintf(g.streams.Err, "%s: %s\n", strings.ToLower(oc.Ref.String()), oc.Action)
+		}
+		if oc.Changed {
+			if err := g.audit(ctx, c.W, "resource.reconcile", oc.Ref.String(), nil, map[string]string{"action": fmt.Sprint(oc.Action), "ready": fmt.Sprint(oc.Ready)}); err != nil {
+				return err
+			}
 		}
 	}
 	if len(failed) > 0 {
@@ -473,6 +485,9 @@ func runDelete(ctx context.Context, g *globals, opts deleteOptions, kindArg, nam
 			}
 		}
 		fmt.Fprintf(g.streams.Out, "%s %s\n", strings.ToLower(r.String()), msg)
+		if err := g.audit(ctx, c.W, "resource.delete", r.String(), nil, map[string]string{"result": msg}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

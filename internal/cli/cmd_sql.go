@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ipos-dev/ipos/internal/engine"
+	"github.com/ipos-dev/ipos/internal/policy"
 	"github.com/ipos-dev/ipos/internal/query"
 )
 
@@ -38,8 +39,12 @@ func newSQLCommand(g *globals) *cobra.Command {
 alias, with the system columns offset, op, system_time and event_time; quote
 names that have dots: SELECT * FROM "covid.cases".
 
-The SQL runs in a locked-down DuckDB session: it can read the datasets and
-nothing else, and change nothing. Files, COPY, ATTACH, INSTALL, LOAD, SET,
+The SQL runs in a locked-down DuckDB session as the acting identity (--as):
+it can read the datasets the policies let it query, through views that mask
+columns and filter rows as they say, and nothing else, and change nothing.
+Table functions that read files, AT clauses and introspection of view
+definitions are refused. Every dataset a statement reads is recorded in the
+audit log with the decision that allowed it (or refused it). Files, COPY, ATTACH, INSTALL, LOAD, SET,
 PRAGMA and statements other than queries (SELECT, EXPLAIN, DESCRIBE, SHOW,
 SUMMARIZE) are refused.
 
@@ -95,7 +100,11 @@ func runSQL(ctx context.Context, g *globals, opts sqlOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := query.Open(ctx, w, query.Options{AsAt: opts.asAt})
+	access, err := g.access(ctx, w, policy.ActionQuery)
+	if err != nil {
+		return err
+	}
+	s, err := query.Open(ctx, w, query.Options{AsAt: opts.asAt, Access: access})
 	if err != nil {
 		return asAtError(err)
 	}

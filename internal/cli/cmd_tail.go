@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipos-dev/ipos/internal/engine"
+	"github.com/ipos-dev/ipos/internal/policy"
 	"github.com/ipos-dev/ipos/internal/query"
 )
 
@@ -53,45 +54,40 @@ func runTail(ctx context.Context, g *globals, opts tailOptions, name string) err
 	if err != nil {
 		return err
 	}
-	var at *query.AsAt
-	if opts.asAt != "" {
-		all, err := w.Datasets(ctx)
-		if err != nil {
-			return err
-		}
-		if at, err = query.ParseAsAt(ctx, all, opts.asAt); err != nil {
-			return asAtError(err)
-		}
-	}
-	snap, err := query.Resolve(ctx, d, at)
+	alias := d.Alias
+	d.Close()
+	access, err := g.access(ctx, w, policy.ActionRead)
 	if err != nil {
 		return err
 	}
-	files := snap.Files
-	if len(files) == 0 {
+	// The same views as ipos sql: masks and row filters apply, and the
+	// read is recorded in the audit log.
+	s, err := query.Open(ctx, w, query.Options{AsAt: opts.asAt, Access: access, Only: []string{alias}})
+	if err != nil {
+		return asAtError(err)
+	}
+	defer s.Close()
+	t, err := s.Table(alias)
+	if err != nil {
+		return err
+	}
+	denied := t.Decision != nil && !t.Decision.Allow
+	if t.Files == 0 && !denied {
 		if !g.quiet {
-			if at != nil {
-				fmt.Fprintf(g.streams.Err, "%s has no data as at %s\n", d.Alias, at)
+			if at := s.AsAt(); at != nil {
+				fmt.Fprintf(g.streams.Err, "%s has no data as at %s\n", alias, at)
 			} else {
-				fmt.Fprintf(g.streams.Err, "%s has no data yet\n", d.Alias)
+				fmt.Fprintf(g.streams.Err, "%s has no data yet\n", alias)
 			}
 		}
 		return nil
 	}
-	cfg := engine.DefaultConfig()
-	eng, err := engine.Open(ctx, cfg)
-	if err != nil {
-		return err
+	off := quoteIdent(engine.DefaultVocab().Offset)
+	if len(t.Columns) > 0 {
+		off = quoteIdent(t.Columns[0].Name) // slices start with the offset column
 	}
-	defer eng.Close()
-	quoted := make([]string, len(files))
-	for i, f := range files {
-		quoted[i] = "'" + strings.ReplaceAll(f, "'", "''") + "'"
-	}
-	off := quoteIdent(snap.Vocab.Offset)
-	q := fmt.Sprintf("SELECT * FROM (SELECT * FROM read_parquet([%s]) ORDER BY %s DESC LIMIT %d) ORDER BY %s",
-		strings.Join(quoted, ", "), off, opts.n, off)
-	res, err := eng.Query(ctx, q)
+	q := fmt.Sprintf("SELECT * FROM (SELECT * FROM %s ORDER BY %s DESC LIMIT %d) ORDER BY %s", quoteIdent(alias), off, opts.n, off)
+	res, err := s.Query(ctx, q)
 	if err != nil {
 		return err
 	}

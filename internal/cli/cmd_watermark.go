@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -41,14 +42,14 @@ func runSetWatermark(ctx context.Context, g *globals, name, when string) error {
 	if err != nil {
 		return err
 	}
-	_, d, err := g.openDataset(ctx, name)
+	w, d, err := g.openDataset(ctx, name)
 	if err != nil {
 		return err
 	}
 	head, err := ingest.SetWatermark(ctx, d, wm, g.now())
 	if err != nil {
-		return err
+		return errors.Join(err, g.audit(ctx, w, "dataset.set-watermark", d.Alias, err, nil))
 	}
 	fmt.Fprintf(g.streams.Out, "%s: watermark %s; head %s\n", d.Alias, wm.Format(time.RFC3339), head)
-	return nil
+	return g.audit(ctx, w, "dataset.set-watermark", d.Alias, nil, map[string]string{"watermark": wm.Format(time.RFC3339), "head": head.String()})
 }

@@ -54,6 +54,8 @@ type globals struct {
 	workspace string // --workspace
 	quiet     bool
 	now       func() time.Time
+	as        string          // --as: the identity to act as
+	acting    *actingIdentity // resolved by actor
 }
 
 // openWorkspace finds and opens the workspace the command acts on.
@@ -156,6 +158,7 @@ manifest, 'ipos log' it and 'ipos verify --integrity' it.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVarP(&g.workspace, "workspace", "w", "", "workspace folder (default: $IPOS_WORKSPACE, else the nearest folder above the current one that holds .ipos)")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors")
+	root.PersistentFlags().StringVar(&g.as, "as", "", "act as this identity, a name or did:key (default: $IPOS_IDENTITY, else 'ipos identity use', else the owner)")
 	root.SetVersionTemplate("ipos {{.Version}}\n")
 
 	root.AddCommand(
@@ -179,6 +182,14 @@ manifest, 'ipos log' it and 'ipos verify --integrity' it.`,
 		newSetWatermarkCommand(g),
 		newSystemCommand(g),
 		newVersionCommand(g),
+		newIdentityCommand(g),
+		newAuditCommand(g),
+		newContractCommand(g),
+		newAlgorithmCommand(g),
+		newAgreementCommand(g),
+		newJobCommand(g),
+		newLedgerCommand(g),
+		newPolicyCommand(g),
 	)
 	for _, c := range root.Commands() {
 		if c.Args == nil {

@@ -2,18 +2,25 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/sha3"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/ipos-dev/ipos/internal/fetch/fetchtest"
 )
 
 // The CLI is tested end to end by txtar scripts in testdata/script, run
@@ -33,19 +40,36 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"flipbyte":   cmdFlipByte,
+		"firstfile":  cmdFirstFile,
+		"sha3file":   cmdSHA3File,
+		"filemode":   cmdFileMode,
+		"datasetdir": cmdDatasetDir,
+		"sleep":      cmdSleep,
+		"buildwasm":  cmdBuildWasm,
+		"sha256env":  cmdSHA256Env,
+	}
+	// S3 and PostgreSQL servers for depots.txtar: s3server, s3put,
+	// pgschema, pgexec, expandenv and the conditions [s3], [postgres].
+	maps.Copy(cmds, fetchtest.ScriptCommands())
+	t.Cleanup(func() {
+		if wasmBuilds.dir != "" {
+			os.RemoveAll(wasmBuilds.dir)
+		}
+	})
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("IPOS_WORKSPACE", "")
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"flipbyte":   cmdFlipByte,
-			"firstfile":  cmdFirstFile,
-			"sha3file":   cmdSHA3File,
-			"filemode":   cmdFileMode,
-			"datasetdir": cmdDatasetDir,
-			"sleep":      cmdSleep,
+		Cmds: cmds,
+		Condition: func(cond string) (bool, error) {
+			if v, ok, err := fetchtest.ScriptCondition(cond); ok {
+				return v, err
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
 }
@@ -142,4 +166,47 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+// buildwasm PACKAGE FILE builds a Go package (a path relative to this
+// package's folder) for WASI preview 1 into FILE. Builds are shared by
+// every script of the run.
+func cmdBuildWasm(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: buildwasm PACKAGE FILE")
+	}
+	wasmBuilds.Lock()
+	defer wasmBuilds.Unlock()
+	if wasmBuilds.dir == "" {
+		dir, err := os.MkdirTemp("", "ipos-wasm-")
+		ts.Check(err)
+		wasmBuilds.dir = dir
+	}
+	out := filepath.Join(wasmBuilds.dir, strings.NewReplacer("/", "_", ".", "_").Replace(args[0])+".wasm")
+	if _, err := os.Stat(out); err != nil {
+		cmd := exec.Command("go", "build", "-o", out, args[0])
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			ts.Fatalf("building %s for wasip1: %v\n%s", args[0], err, msg)
+		}
+	}
+	data, err := os.ReadFile(out)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), data, 0o644))
+}
+
+var wasmBuilds struct {
+	sync.Mutex
+	dir string
+}
+
+// sha256env VAR FILE sets VAR to the hex SHA-256 of FILE.
+func cmdSHA256Env(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: sha256env VAR FILE")
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	sum := sha256.Sum256(data)
+	ts.Setenv(args[0], hex.EncodeToString(sum[:]))
 }

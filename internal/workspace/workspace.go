@@ -13,9 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ipos-dev/ipos/internal/identity"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/store"
 )
@@ -111,6 +113,10 @@ func Init(ctx context.Context, root string) (*Workspace, error) {
 		return nil, err
 	}
 	if err := writeKey(filepath.Join(tmp, "node.key"), priv); err != nil {
+		return nil, err
+	}
+	// The creator is the owner identity, sharing the node key.
+	if err := identity.InitOwner(filepath.Join(tmp, "identities"), priv, time.Now()); err != nil {
 		return nil, err
 	}
 	cfg := DefaultConfig()
