@@ -25,7 +25,7 @@ algorithms:
 	@mkdir -p bin/algorithms
 	GOOS=wasip1 GOARCH=wasm $(GO) build -o bin/algorithms/aggregate.wasm ./examples/algorithms/aggregate
 
-demo: build
+demo: build tools
 	$(GO) build -o bin/demo-httpd ./scripts/httpd
 	IPOS=$(CURDIR)/$(BIN) HTTPD=$(CURDIR)/bin/demo-httpd ./scripts/demo.sh
 

@@ -35,7 +35,7 @@ added in the same command; they are created in dependency order.
 
 Every manifest is parsed and checked before anything is written: a bad one
 is reported with its file, line and field, and no dataset is created.`,
-		Example: `  ipos add examples/datasets/
+		Example: `  ipos add examples/regions.yaml examples/covid.cases.yaml
   ipos add sales.yaml sales.daily.yaml
   cat sales.yaml | ipos add --stdin`,
 		Args: func(cmd *cobra.Command, args []string) error {

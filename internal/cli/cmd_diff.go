@@ -22,7 +22,7 @@ func newDiffCommand(g *globals) *cobra.Command {
 apply would create or change, a line diff of its manifest (secret values
 redacted; a changed secret is reported without showing values). Exits 0
 whether or not there are differences; nothing is changed.`,
-		Example: `  ipos diff -f examples/resources/`,
+		Example: `  ipos diff -f examples/`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(files) == 0 {

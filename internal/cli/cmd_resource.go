@@ -65,7 +65,7 @@ reconciliation pass, which creates or updates what they declare. Every
 manifest is checked first: all problems are reported together, with file,
 document, line and field, and nothing is applied. Kinds: ` + strings.Join(resource.DefaultRegistry().Kinds(), ", ") + `.
 Secret values are sealed with the workspace key before they are stored.`,
-		Example: `  ipos apply -f examples/resources/
+		Example: `  ipos apply -f examples/
   ipos apply -f dataset.yaml --dry-run
   cat depot.yaml | ipos apply -f -`,
 		Args: cobra.NoArgs,
