@@ -70,19 +70,7 @@ func (l *Ledger) Post(ctx context.Context, ps []Posting) error {
 		return err
 	}
 	defer unlock()
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(buf); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return store.WriteSynced(l.path, os.O_APPEND|os.O_CREATE, 0o644, buf)
 }
 
 // Postings reads every posting, oldest first.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/odf"
+	"github.com/ipos-dev/ipos/internal/store"
 )
 
 // Batch is a slice about to be committed, as a Gate sees it.
@@ -121,7 +122,7 @@ func (q Quarantine) Put(b Batch, r *Report) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := writeSynced(filepath.Join(tmp, "report.json"), append(data, '\n')); err != nil {
+	if err := store.WriteSynced(filepath.Join(tmp, "report.json"), os.O_CREATE|os.O_EXCL, 0o644, append(data, '\n')); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, final); err != nil {
@@ -195,20 +196,4 @@ func moveFile(src, dst string) error {
 		return err
 	}
 	return os.Remove(src)
-}
-
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -39,3 +39,23 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	renamed = true
 	return SyncDir(dir)
 }
+
+// WriteSynced writes data to the file at path, opened write-only with the
+// extra flags given (os.O_APPEND|os.O_CREATE to add to a log,
+// os.O_CREATE|os.O_EXCL for a new file), and fsyncs it before closing, so
+// that what it wrote is durable when it returns nil.
+func WriteSynced(path string, flag int, perm os.FileMode, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|flag, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
