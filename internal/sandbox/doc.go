@@ -28,14 +28,22 @@
 //     so the guest sees EIO) and the run is stopped with StopCap: an
 //     algorithm whose output was cut short must not be released.
 //   - No network: only WASI preview 1 is instantiated and no sockets are
-//     pre-opened. No host environment variable reaches the guest.
+//     pre-opened, plus the sandbox's own interrupt check, which a module
+//     may not import itself. No host environment variable reaches the
+//     guest.
 //   - Deterministic by default: a fixed clock (2022-01-01 plus 1 ms per
 //     reading), no-op sleep, a ChaCha8 random stream seeded by
 //     Config.Seed, and fixed file times. The same module, inputs and
 //     config give the same outputs, which is what receipts memoize.
 //   - Memory is capped per run by a memory allocator that refuses to grow
-//     past Config.MemoryLimit; a deadline (context plus wazero's
-//     WithCloseOnContextDone) stops any loop.
+//     past Config.MemoryLimit.
+//   - A deadline, a cancel or a cap hit stops any guest, calls or no
+//     calls: every module is rewritten before it is compiled so that
+//     every function entry and loop iteration counts, and every 4096th
+//     asks the host whether the run's context is done (interrupt.go says
+//     why this replaces wazero's WithCloseOnContextDone, which cost a
+//     Go guest 5x its running time). Those calls are also where Go's
+//     scheduler and garbage collector get the guest's goroutine back.
 //   - No package-level mutable state: compiled modules are cached per
 //     Engine, keyed by the module's SHA-256, and optionally on disk in a
 //     wazero compilation cache directory.

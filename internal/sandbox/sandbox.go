@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -220,7 +221,10 @@ func (e *Engine) runtime(ctx context.Context, cacheDir string) (*engineRuntime, 
 	if r, ok := e.runtimes[cacheDir]; ok {
 		return r, nil
 	}
-	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
+	// Not WithCloseOnContextDone: the instrumented modules check the
+	// run's context themselves (see interrupt.go), at a fraction of its
+	// cost.
+	cfg := wazero.NewRuntimeConfig()
 	var cache wazero.CompilationCache
 	if cacheDir != "" {
 		var err error
@@ -235,6 +239,13 @@ func (e *Engine) runtime(ctx context.Context, cacheDir string) (*engineRuntime, 
 		rt.Close(ctx)
 		return nil, fmt.Errorf("sandbox: WASI: %w", err)
 	}
+	_, err := rt.NewHostModuleBuilder(checkModule).NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(interruptCheck), nil, nil).
+		Export(checkName).Instantiate(ctx)
+	if err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("sandbox: interrupt check: %w", err)
+	}
 	r := &engineRuntime{rt: rt, cache: cache, modules: map[[32]byte]wazero.CompiledModule{}}
 	e.runtimes[cacheDir] = r
 	return r, nil
@@ -247,6 +258,10 @@ func (r *engineRuntime) compile(ctx context.Context, sum [32]byte, bin []byte) (
 	defer r.mu.Unlock()
 	if m, ok := r.modules[sum]; ok {
 		return m, false, nil
+	}
+	bin, err := instrument(bin)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: module sha256:%s: %v", ErrCompile, hex.EncodeToString(sum[:]), err)
 	}
 	m, err := r.rt.CompileModule(ctx, bin)
 	if err != nil {
