@@ -185,6 +185,11 @@ run identity list
 run sql -c 'SELECT name, email, org, city, salary FROM people ORDER BY name'
 run --as analyst sql -c 'SELECT name, email, org, city, salary FROM people ORDER BY name'
 run policy eval --as analyst query people
+echo "(everything the analyst is not granted is denied, and recorded:)"
+if "$IPOS" --as analyst ingest people "$EXAMPLES/data/people.ndjson"; then
+  echo "demo: the analyst ingested without a policy allowing it" >&2
+  exit 1
+fi
 echo "(the analyst cannot reach the raw file around the view:)"
 if "$IPOS" --as analyst sql -c "SELECT * FROM read_parquet('.ipos/datasets/*/data/*')"; then
   echo "demo: the analyst read around the policy" >&2

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipos-dev/ipos/internal/compute"
 	"github.com/ipos-dev/ipos/internal/identity"
+	"github.com/ipos-dev/ipos/internal/policy"
 	"github.com/ipos-dev/ipos/internal/resource"
 	"github.com/ipos-dev/ipos/internal/workspace"
 )
@@ -103,6 +104,9 @@ func runAlgorithmAdd(ctx context.Context, g *globals, opts algorithmAddOptions, 
 		return err
 	}
 	defer env.close()
+	if err := g.authorize(ctx, env.w, policy.ActionApply, "Algorithm/"+opts.name); err != nil {
+		return err
+	}
 	spec := &resource.AlgorithmSpec{Description: opts.description, Author: env.actor.DID}
 	for _, a := range opts.args {
 		arg := resource.AlgorithmArgument{Name: a}
@@ -226,6 +230,9 @@ func newAgreementApproveCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer env.close()
+			if err := g.authorize(cmd.Context(), env.w, policy.ActionApprove, "Agreement/"+args[0]); err != nil {
+				return err
+			}
 			st, err := env.svc.Approve(cmd.Context(), env.actor, args[0])
 			if err != nil {
 				return err

@@ -54,7 +54,7 @@ owner. Identities live in .ipos/identities (NAME.yaml, and NAME.key
 readable only by you).`,
 		Args: cobra.NoArgs,
 	}
-	c.AddCommand(newIdentityCreateCommand(g), newIdentityListCommand(g), newIdentityShowCommand(g), newIdentityUseCommand(g))
+	c.AddCommand(newIdentityCreateCommand(g), newIdentitySetCommand(g), newIdentityListCommand(g), newIdentityShowCommand(g), newIdentityUseCommand(g))
 	return c
 }
 
@@ -115,20 +115,119 @@ func runIdentityCreate(ctx context.Context, g *globals, opts identityCreateOptio
 	if err != nil {
 		return err
 	}
-	details := map[string]string{"did": id.DID, "owner": fmt.Sprint(id.Owner)}
-	for k, v := range map[string]string{
-		"roles": strings.Join(id.Attributes.Roles, ","), "groups": strings.Join(id.Attributes.Groups, ","),
-		"organisation": id.Attributes.Organisation, "purpose": id.Attributes.Purpose,
-	} {
-		if v != "" {
-			details[k] = v
-		}
-	}
+	details := attributeDetails(id.Attributes)
+	details["did"], details["owner"] = id.DID, fmt.Sprint(id.Owner)
 	if err := g.audit(ctx, w, "identity.create", name, nil, details); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.streams.Out, "Created identity %s (%s)\n", id.Name, id.DID)
 	return nil
+}
+
+type identitySetOptions struct {
+	roles, groups             []string
+	removeRoles, removeGroups []string
+	clearRoles, clearGroups   bool
+	org, purpose              string
+}
+
+func newIdentitySetCommand(g *globals) *cobra.Command {
+	var opts identitySetOptions
+	c := &cobra.Command{
+		Use:   "set NAME|DID",
+		Short: "Change an identity's roles, groups, organisation or purpose (owners only)",
+		Long: `Change the attributes policies match on. --role and --group add, --remove-role
+and --remove-group remove (naming one the identity does not have is an
+error), --clear-roles and --clear-groups remove all before any are added, so
+--clear-roles --role R replaces them. --org and --purpose set the value; an
+empty value ('') clears it. Only an owner identity may do this. The file is
+replaced whole or not at all, and the change, or its refusal, is recorded
+in the audit log with the attributes before and after. The name, key and
+owner flag never change.`,
+		Example: `  ipos identity set analyst --role steward --org globex
+  ipos identity set analyst --clear-roles --role reader --purpose ''
+  ipos identity set analyst --remove-group epi`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ch := identity.Change{
+				AddRoles: opts.roles, RemoveRoles: opts.removeRoles, ClearRoles: opts.clearRoles,
+				AddGroups: opts.groups, RemoveGroups: opts.removeGroups, ClearGroups: opts.clearGroups,
+			}
+			if cmd.Flags().Changed("org") {
+				ch.Organisation = &opts.org
+			}
+			if cmd.Flags().Changed("purpose") {
+				ch.Purpose = &opts.purpose
+			}
+			if ch.IsZero() {
+				return usagef("nothing to change: use --role, --group, --remove-role, --remove-group, --clear-roles, --clear-groups, --org or --purpose")
+			}
+			return runIdentitySet(cmd.Context(), g, args[0], ch)
+		},
+	}
+	c.Flags().StringArrayVar(&opts.roles, "role", nil, "add a role (repeatable)")
+	c.Flags().StringArrayVar(&opts.groups, "group", nil, "add a group (repeatable)")
+	c.Flags().StringArrayVar(&opts.removeRoles, "remove-role", nil, "remove a role (repeatable)")
+	c.Flags().StringArrayVar(&opts.removeGroups, "remove-group", nil, "remove a group (repeatable)")
+	c.Flags().BoolVar(&opts.clearRoles, "clear-roles", false, "remove every role first")
+	c.Flags().BoolVar(&opts.clearGroups, "clear-groups", false, "remove every group first")
+	c.Flags().StringVar(&opts.org, "org", "", "set the organisation ('' clears it)")
+	c.Flags().StringVar(&opts.purpose, "purpose", "", "set the purpose ('' clears it)")
+	return c
+}
+
+func runIdentitySet(ctx context.Context, g *globals, ref string, ch identity.Change) error {
+	w, err := g.openWorkspace()
+	if err != nil {
+		return err
+	}
+	actor, err := g.actor(ctx, w)
+	if err != nil {
+		return err
+	}
+	before, after, err := identities(w).Set(ctx, actor.Subject, ref, ch, g.now())
+	if errors.Is(err, identity.ErrNotOwner) {
+		_, aerr := auditLog(g, w).Append(ctx, audit.Entry{
+			Actor: audit.ActorOf(actor.Subject), Action: "identity.set", Object: ref,
+			Outcome: audit.Deny, Policy: "owner-only", Reasons: []string{err.Error()},
+		})
+		return errors.Join(err, aerr)
+	}
+	if errors.Is(err, identity.ErrBadAttr) || errors.Is(err, identity.ErrBadName) || errors.Is(err, identity.ErrNoChange) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	details := map[string]string{"did": after.DID}
+	for k, v := range attributeDetails(before.Attributes) {
+		details["before."+k] = v
+	}
+	for k, v := range attributeDetails(after.Attributes) {
+		details["after."+k] = v
+	}
+	if err := g.audit(ctx, w, "identity.set", after.Name, nil, details); err != nil {
+		return err
+	}
+	a := after.Attributes
+	fmt.Fprintf(g.streams.Out, "Changed identity %s: roles %s, groups %s, organisation %s, purpose %s\n", after.Name,
+		noneDash(strings.Join(a.Roles, ",")), noneDash(strings.Join(a.Groups, ",")), noneDash(a.Organisation), noneDash(a.Purpose))
+	return nil
+}
+
+// attributeDetails are an identity's attributes as audit details; empty
+// ones are left out.
+func attributeDetails(a identity.Attributes) map[string]string {
+	out := map[string]string{}
+	for k, v := range map[string]string{
+		"roles": strings.Join(a.Roles, ","), "groups": strings.Join(a.Groups, ","),
+		"organisation": a.Organisation, "purpose": a.Purpose,
+	} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func newIdentityListCommand(g *globals) *cobra.Command {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ipos-dev/ipos/internal/policy"
 )
 
 type ingestOptions struct {
@@ -38,6 +40,9 @@ the dataset's history and committed as one AddData block.`,
 func runIngest(ctx context.Context, g *globals, opts ingestOptions, name string, files []string) error {
 	w, d, err := g.openDataset(ctx, name)
 	if err != nil {
+		return err
+	}
+	if err := g.authorize(ctx, w, policy.ActionIngest, d.Alias); err != nil {
 		return err
 	}
 	eng, in, prog, err := openIngester(ctx, g, w, "ingesting")

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipos-dev/ipos/internal/compute"
+	"github.com/ipos-dev/ipos/internal/policy"
 	"github.com/ipos-dev/ipos/internal/sandbox"
 )
 
@@ -74,6 +75,9 @@ func runJob(ctx context.Context, g *globals, opts jobRunOptions, agreement strin
 		return err
 	}
 	defer env.close()
+	if err := g.authorize(ctx, env.w, policy.ActionRunJob, "Agreement/"+agreement); err != nil {
+		return err
+	}
 	eng := sandbox.NewEngine()
 	defer eng.Close(ctx)
 	r := &compute.Runner{

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ipos-dev/ipos/internal/audit"
 	"github.com/ipos-dev/ipos/internal/policy"
 	"github.com/ipos-dev/ipos/internal/query"
 	"github.com/ipos-dev/ipos/internal/resource"
@@ -92,6 +93,49 @@ func (g *globals) access(ctx context.Context, w *workspace.Workspace, action str
 		return nil, err
 	}
 	return &query.Access{Subject: id.Subject, Action: action, Policies: gov.engine, Object: gov.object, Audit: auditLog(g, w)}, nil
+}
+
+// authorize decides, with the applied policies, whether the acting
+// identity may do action to every object: a dataset name (ingest), or
+// Kind/name (apply, delete, and Agreement/NAME for run-job and approve).
+// Every decision, allow and deny, is recorded in the audit log as
+// access.ACTION with the deciding policy. It returns nil only when every
+// object is allowed and every decision is recorded; otherwise an error
+// wrapping query.ErrDenied that names the identity, the action, the
+// refused objects and the policy that refused each. Mutating commands
+// call it before they change anything, so a refusal changes nothing.
+func (g *globals) authorize(ctx context.Context, w *workspace.Workspace, action string, objects ...string) error {
+	id, err := g.actor(ctx, w)
+	if err != nil {
+		return err
+	}
+	gov, err := loadGovernance(ctx, w)
+	if err != nil {
+		return err
+	}
+	log := auditLog(g, w)
+	var refused []string
+	for _, name := range objects {
+		obj := gov.object(name)
+		if ds, ok := strings.CutPrefix(name, "Dataset/"); ok {
+			obj.Tags = gov.dataTags[ds] // a dataset's labels, for tag: rules
+		}
+		// On an error Decide denies and its reasons say why.
+		d, _ := gov.engine.Decide(ctx, id.Subject, action, obj)
+		e := audit.Entry{Actor: audit.ActorOf(id.Subject), Action: "access." + action, Object: name,
+			Outcome: audit.Allow, Policy: d.Policy, Reasons: d.Reasons}
+		if !d.Allow {
+			e.Outcome = audit.Deny
+			refused = append(refused, fmt.Sprintf("%s (%s: %s)", name, d.Policy, strings.Join(d.Reasons, "; ")))
+		}
+		if _, err := log.Append(ctx, e); err != nil {
+			return fmt.Errorf("%w: the decision on %s %s could not be recorded in the audit log: %v", query.ErrDenied, action, name, err)
+		}
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("%w: %s may not %s %s; nothing was changed", query.ErrDenied, id.Name, action, strings.Join(refused, ", "))
+	}
+	return nil
 }
 
 func newPolicyCommand(g *globals) *cobra.Command {

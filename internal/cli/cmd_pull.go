@@ -16,6 +16,7 @@ import (
 	"github.com/ipos-dev/ipos/internal/fetch"
 	"github.com/ipos-dev/ipos/internal/ingest"
 	"github.com/ipos-dev/ipos/internal/odf"
+	"github.com/ipos-dev/ipos/internal/policy"
 	"github.com/ipos-dev/ipos/internal/transform"
 	"github.com/ipos-dev/ipos/internal/workspace"
 )
@@ -104,6 +105,13 @@ func runPull(ctx context.Context, g *globals, opts pullOptions, names []string) 
 	}
 	sets, err := pullOrder(ctx, w, names, opts.all || opts.recursive, opts.all)
 	if err != nil {
+		return err
+	}
+	aliases := make([]string, len(sets))
+	for i, p := range sets {
+		aliases[i] = p.ds.Alias
+	}
+	if err := g.authorize(ctx, w, policy.ActionIngest, aliases...); err != nil {
 		return err
 	}
 	eng, in, prog, err := openIngester(ctx, g, w, "pulling")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipos-dev/ipos/internal/compute"
 	"github.com/ipos-dev/ipos/internal/controller"
+	"github.com/ipos-dev/ipos/internal/policy"
 	"github.com/ipos-dev/ipos/internal/resource"
 	"github.com/ipos-dev/ipos/internal/resourcestore"
 	"github.com/ipos-dev/ipos/internal/resourcestore/sqlite"
@@ -139,6 +140,13 @@ func runApply(ctx context.Context, g *globals, opts applyOptions) error {
 	defer c.Store.Close()
 	objs, err := readManifests(g, c.Reg, opts.files, opts.recursive)
 	if err != nil {
+		return err
+	}
+	refs := make([]string, len(objs))
+	for i, o := range objs {
+		refs[i] = o.Ref().String()
+	}
+	if err := g.authorize(ctx, c.W, policy.ActionApply, refs...); err != nil {
 		return err
 	}
 	changes, err := c.Apply(ctx, objs, opts.dryRun)
@@ -465,6 +473,13 @@ func runDelete(ctx context.Context, g *globals, opts deleteOptions, kindArg, nam
 		return nil
 	}
 	if err := collect(ref); err != nil {
+		return err
+	}
+	refs := make([]string, len(order))
+	for i, r := range order {
+		refs[i] = r.String()
+	}
+	if err := g.authorize(ctx, c.W, policy.ActionDelete, refs...); err != nil {
 		return err
 	}
 	for _, r := range order {

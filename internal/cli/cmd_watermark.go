@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipos-dev/ipos/internal/ingest"
+	"github.com/ipos-dev/ipos/internal/policy"
 )
 
 func newSetWatermarkCommand(g *globals) *cobra.Command {
@@ -44,6 +45,9 @@ func runSetWatermark(ctx context.Context, g *globals, name, when string) error {
 	}
 	w, d, err := g.openDataset(ctx, name)
 	if err != nil {
+		return err
+	}
+	if err := g.authorize(ctx, w, policy.ActionIngest, d.Alias); err != nil {
 		return err
 	}
 	head, err := ingest.SetWatermark(ctx, d, wm, g.now())

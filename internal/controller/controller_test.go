@@ -392,3 +392,77 @@ func TestRunRetriesFailuresWithBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// RunOptions.OnOutcome hears of every change and of the first failure of
+// a resource, not of its retries.
+func TestRunOnOutcome(t *testing.T) {
+	c := newController(t)
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	c.Now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Second)
+		return clock
+	}
+	var got []Outcome
+	outcomes := func() []Outcome {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+	c.applyYAML(t, derived) // its input, a, is missing
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Run(ctx, RunOptions{Resync: 1000 * time.Hour, Tick: time.Millisecond, Backoff: Backoff{Base: 2 * time.Second, Max: 2 * time.Second},
+			OnOutcome: func(ctx context.Context, oc Outcome) {
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, oc)
+			}})
+	}()
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; outcomes %+v", what, outcomes())
+			}
+		}
+	}
+	wait("three attempts at b", func() bool {
+		evs, err := c.Store.Events(context.Background(), "Dataset", "b", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range evs {
+			if e.Type == resourcestore.EventWarning {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	c.applyYAML(t, root)
+	readyB := func(oc Outcome) bool { return oc.Ref.Name == "b" && oc.Ready }
+	wait("b ready", func() bool { return slices.ContainsFunc(outcomes(), readyB) })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var failedB, changedA int
+	for _, oc := range outcomes() {
+		switch {
+		case !oc.Ready && oc.Ref.Name == "b":
+			failedB++
+		case oc.Ready && !oc.Changed:
+			t.Errorf("an outcome that changed nothing: %+v", oc)
+		case oc.Ref.Name == "a":
+			changedA++
+		}
+	}
+	if failedB != 1 || changedA != 1 {
+		t.Errorf("b failed %d times and a changed %d times, want 1 and 1: %+v", failedB, changedA, outcomes())
+	}
+}

@@ -27,6 +27,13 @@ type RunOptions struct {
 	// DefaultBackoff.
 	Backoff Backoff
 	Logger  *slog.Logger
+	// OnOutcome, when set, is called with every outcome that changed
+	// something and with the first failure of a resource (not its
+	// retries, which its Warning events show, so that a resource that
+	// stays broken does not fill the caller's log), after it is logged.
+	// ipos serve records them in the audit log. It is called from Run's
+	// goroutine and must not block for long.
+	OnOutcome func(ctx context.Context, oc Outcome)
 }
 
 // Backoff is an exponential retry delay: Base after the first failure,
@@ -113,6 +120,9 @@ func (c *Controller) Run(ctx context.Context, opts RunOptions) error {
 				delete(failing, oc.Ref)
 				if oc.Changed {
 					log.Info("reconciled", "resource", oc.Ref.String(), "action", oc.Action)
+					if opts.OnOutcome != nil {
+						opts.OnOutcome(ctx, oc)
+					}
 				}
 				continue
 			}
@@ -121,6 +131,9 @@ func (c *Controller) Run(ctx context.Context, opts RunOptions) error {
 			f.at = now.Add(opts.Backoff.Delay(f.failures))
 			failing[oc.Ref] = f
 			log.Warn("not ready", "resource", oc.Ref.String(), "reason", oc.Reason, "message", oc.Message, "failures", f.failures, "retry_at", f.at)
+			if opts.OnOutcome != nil && (f.failures == 1 || oc.Changed) {
+				opts.OnOutcome(ctx, oc)
+			}
 		}
 		if opts.Pull != nil {
 			s.run(ctx, c, now, opts.Pull, log)

@@ -15,8 +15,11 @@
 //   - Every workspace has an owner identity named "owner". For a
 //     workspace made before identities existed it is created lazily,
 //     on first use, from the node key, so old workspaces keep working.
-//   - Only an owner may create identities (Store.Create checks the
-//     acting Subject).
+//   - Only an owner may create identities or change their attributes
+//     (Store.Create and Store.Set check the acting Subject).
+//   - Store.Set changes attributes only (never the name, DID, key or
+//     owner flag), replacing NAME.yaml atomically under the store's
+//     lock; a refused or empty change writes nothing.
 //   - Resolution order of the acting identity: the --as flag (name or
 //     DID), then $IPOS_IDENTITY, then the workspace's current file,
 //     then the owner.

@@ -214,6 +214,12 @@ func (s *Store) names() ([]string, error) {
 
 // load reads one identity; withKey also loads and checks its private key.
 func (s *Store) load(name string, withKey bool) (*Identity, error) {
+	_, id, err := s.loadFile(name, withKey)
+	return id, err
+}
+
+// loadFile is load that also returns the file as read.
+func (s *Store) loadFile(name string, withKey bool) (file, *Identity, error) {
 	path := filepath.Join(s.dir, name+".yaml")
 	data, err := os.ReadFile(path)
 	var f file
@@ -222,38 +228,43 @@ func (s *Store) load(name string, withKey bool) (*Identity, error) {
 		// A workspace made before identities: the owner is the node key.
 		f = ownerFile(s.nodeKey, time.Time{})
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, s.notFound(name)
+		return file{}, nil, s.notFound(name)
 	case err != nil:
-		return nil, err
+		return file{}, nil, err
 	default:
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&f); err != nil {
-			return nil, fmt.Errorf("%s: %w: %v", path, errCorrupted, err)
+			return file{}, nil, fmt.Errorf("%s: %w: %v", path, errCorrupted, err)
 		}
 		if err := f.check(name); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return file{}, nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	id := &Identity{
-		Subject:   Subject{DID: f.DID, Name: f.Name, Owner: f.Owner, Attributes: f.Attributes},
-		Created:   f.Created,
-		CreatedBy: f.CreatedBy,
-	}
+	id := identityOf(f)
 	if !withKey {
-		return id, nil
+		return f, id, nil
 	}
 	keyPath := filepath.Join(s.dir, name+".key")
 	if f.Key == keyNode {
 		id.key = s.nodeKey
 		keyPath = "the node key"
 	} else if id.key, err = readKey(keyPath); err != nil {
-		return nil, fmt.Errorf("cannot act as %s: %w", name, err)
+		return file{}, nil, fmt.Errorf("cannot act as %s: %w", name, err)
 	}
 	if got := odf.DIDKeyOf(id.key.Public().(ed25519.PublicKey)); got != f.DID {
-		return nil, fmt.Errorf("%s: did is %s but %s belongs to %s", path, f.DID, keyPath, got)
+		return file{}, nil, fmt.Errorf("%s: did is %s but %s belongs to %s", path, f.DID, keyPath, got)
 	}
-	return id, nil
+	return f, id, nil
+}
+
+// identityOf is the identity a file describes, without its key.
+func identityOf(f file) *Identity {
+	return &Identity{
+		Subject:   Subject{DID: f.DID, Name: f.Name, Owner: f.Owner, Attributes: f.Attributes},
+		Created:   f.Created,
+		CreatedBy: f.CreatedBy,
+	}
 }
 
 func (f file) check(name string) error {

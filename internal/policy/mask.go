@@ -48,7 +48,7 @@ func MaskSQL(m *resource.ColumnMask, col string) string {
 		if m.Salt != "" {
 			v = mustString(m.Salt) + " || " + v
 		}
-		return "sha256(" + v + ")"
+		return "md5(" + v + ")"
 	case "redact":
 		val := m.Value
 		if val == "" {

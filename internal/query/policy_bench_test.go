@@ -35,9 +35,11 @@ content:
 `
 
 // BenchmarkPolicy measures the policy engine's decision latency (p50,
-// p99) and a masked, filtered query against the same query unmasked, on
-// a dataset of IPOS_BENCH_ROWS rows (default 10M) built once. It prints
-// the ratio; the target is under 1.3.
+// p99) and, on a dataset of IPOS_BENCH_ROWS rows (default 10M) built
+// once, a masked query filtered by a policy against the same query
+// unmasked and filtered in its WHERE (the target is under 1.3), and as
+// extra information the masked query with no row filter against the
+// unmasked one over every row.
 func BenchmarkPolicy(b *testing.B) {
 	rows := 10_000_000
 	if s := os.Getenv("IPOS_BENCH_ROWS"); s != "" {
@@ -123,32 +125,51 @@ func BenchmarkPolicy(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer masker.Close()
-	const q = `SELECT org, count(*), count(DISTINCT email), max(email), max(amount) FROM people GROUP BY org ORDER BY org`
-	timeQuery := func(s *Session) time.Duration {
-		best := time.Duration(1 << 62)
-		for range 3 {
-			start := time.Now()
-			if _, err := s.Query(ctx, q); err != nil {
-				b.Fatal(err)
-			}
-			best = min(best, time.Since(start))
-		}
-		return best
+	// The query every session runs. The analyst's row filter keeps
+	// org3's rows, so its unmasked baseline is the owner running the same
+	// query with that filter written in: the same rows, the same work, no
+	// masks. Comparing the analyst's query with the unfiltered one would
+	// credit the filter with the tenth of the rows it skips.
+	const q = `SELECT org, count(*), count(DISTINCT email), max(email), max(amount) FROM people%s GROUP BY org ORDER BY org`
+	all, org3 := fmt.Sprintf(q, ""), fmt.Sprintf(q, " WHERE org = 'org3'")
+	runs := []struct {
+		s   *Session
+		sql string
+		d   time.Duration
+	}{
+		{owner, org3, 0},  // 0: unmasked, filtered by the query
+		{analyst, all, 0}, // 1: masked, filtered by the policy
+		{owner, all, 0},   // 2: unmasked, every row
+		{masker, all, 0},  // 3: masked, every row
+	}
+	for i := range runs {
+		runs[i].d = 1 << 62
 	}
 	b.ResetTimer()
-	var plain, masked, maskedOnly time.Duration
 	for range b.N {
-		plain = timeQuery(owner)
-		masked = timeQuery(analyst)
-		maskedOnly = timeQuery(masker)
+		// Rounds interleave the queries, so a slower moment of a shared
+		// machine costs them alike; the best round counts. The filtered
+		// pair is cheap, so it gets more rounds.
+		for round := range 7 {
+			for i := range runs {
+				if i >= 2 && round >= 3 {
+					break
+				}
+				start := time.Now()
+				if _, err := runs[i].s.Query(ctx, runs[i].sql); err != nil {
+					b.Fatal(err)
+				}
+				runs[i].d = min(runs[i].d, time.Since(start))
+			}
+		}
 	}
 	b.StopTimer()
-	ratio := float64(masked) / float64(plain)
-	ratioMaskOnly := float64(maskedOnly) / float64(plain)
+	ratio := float64(runs[1].d) / float64(runs[0].d)
+	ratioMaskOnly := float64(runs[3].d) / float64(runs[2].d)
 	b.ReportMetric(float64(p50.Nanoseconds()), "decide-p50-ns")
 	b.ReportMetric(float64(p99.Nanoseconds()), "decide-p99-ns")
-	b.ReportMetric(ratio, "masked+filtered/plain")
+	b.ReportMetric(ratio, "masked+filtered/filtered")
 	b.ReportMetric(ratioMaskOnly, "masked-only/plain")
-	fmt.Printf("policy: decision p50 %s, p99 %s; %d rows: plain query %s, masked+filtered %s (ratio %.2f, target < 1.3), masked with no filter %s (ratio %.2f)\n",
-		p50, p99, rows, plain, masked, ratio, maskedOnly, ratioMaskOnly)
+	fmt.Printf("policy: decision p50 %s, p99 %s; %d rows: filtered query %s, the same masked and filtered by policy %s (ratio %.2f, target < 1.3); all rows %s, masked %s (ratio %.2f)\n",
+		p50, p99, rows, runs[0].d, runs[1].d, ratio, runs[2].d, runs[3].d, ratioMaskOnly)
 }
