@@ -249,7 +249,7 @@ func (s *Store) loadFile(name string, withKey bool) (file, *Identity, error) {
 	if f.Key == keyNode {
 		id.key = s.nodeKey
 		keyPath = "the node key"
-	} else if id.key, err = readKey(keyPath); err != nil {
+	} else if id.key, err = ReadKey(keyPath); err != nil {
 		return file{}, nil, fmt.Errorf("cannot act as %s: %w", name, err)
 	}
 	if got := odf.DIDKeyOf(id.key.Public().(ed25519.PublicKey)); got != f.DID {
@@ -463,7 +463,7 @@ func (s *Store) Create(ctx context.Context, actor Subject, opts CreateOptions, n
 	}
 	// The key goes first: a YAML file without its key would be an
 	// identity nobody can act as.
-	if err := writeKey(filepath.Join(s.dir, opts.Name+".key"), priv); err != nil {
+	if err := WriteKey(filepath.Join(s.dir, opts.Name+".key"), priv); err != nil {
 		return nil, err
 	}
 	if err := writeYAML(yamlPath, f); err != nil {
@@ -486,7 +486,9 @@ func writeYAML(path string, f file) error {
 	return store.WriteFileAtomic(path, data, 0o644)
 }
 
-func writeKey(path string, key ed25519.PrivateKey) error {
+// WriteKey writes an ed25519 private key to path as PKCS#8 PEM, readable
+// only by its owner (mode 0600), atomically.
+func WriteKey(path string, key ed25519.PrivateKey) error {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return err
@@ -494,7 +496,8 @@ func writeKey(path string, key ed25519.PrivateKey) error {
 	return store.WriteFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
-func readKey(path string) (ed25519.PrivateKey, error) {
+// ReadKey reads an ed25519 private key written by WriteKey.
+func ReadKey(path string) (ed25519.PrivateKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading its private key: %w", err)

@@ -207,7 +207,7 @@ func TestDamagedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
-	if err := writeKey(filepath.Join(s.Dir(), "analyst.key"), other); err != nil {
+	if err := WriteKey(filepath.Join(s.Dir(), "analyst.key"), other); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(ctx, "analyst"); err == nil || !strings.Contains(err.Error(), "belongs to") {

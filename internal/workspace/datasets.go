@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipos-dev/ipos/internal/chain"
 	"github.com/ipos-dev/ipos/internal/dataset"
+	"github.com/ipos-dev/ipos/internal/identity"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/store"
 )
@@ -146,7 +147,7 @@ func (w *Workspace) AddDatasets(ctx context.Context, snaps []*odf.DatasetSnapsho
 		// The key is written first: a dataset without its key could never
 		// be signed for, while a stray key file is harmless.
 		keyPath := filepath.Join(keysDir, id.Multibase()+".key")
-		if err := writeKey(keyPath, p.key); err != nil {
+		if err := identity.WriteKey(keyPath, p.key); err != nil {
 			return made, err
 		}
 		d, err := dataset.Create(ctx, w.DatasetsDir(), p.key, p.snap, now)

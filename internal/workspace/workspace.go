@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -112,7 +110,7 @@ func Init(ctx context.Context, root string) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeKey(filepath.Join(tmp, "node.key"), priv); err != nil {
+	if err := identity.WriteKey(filepath.Join(tmp, "node.key"), priv); err != nil {
 		return nil, err
 	}
 	// The creator is the owner identity, sharing the node key.
@@ -179,7 +177,7 @@ func Open(root string) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := readKey(filepath.Join(dir, "node.key"))
+	key, err := identity.ReadKey(filepath.Join(dir, "node.key"))
 	if err != nil {
 		return nil, err
 	}
@@ -218,34 +216,4 @@ func readConfig(path string) (Config, error) {
 		return Config{}, fmt.Errorf("%s: kind is %q, want WorkspaceConfig", path, cfg.Kind)
 	}
 	return cfg, nil
-}
-
-// writeKey writes an ed25519 private key as PKCS#8 PEM readable only by
-// its owner.
-func writeKey(path string, key ed25519.PrivateKey) error {
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	return store.WriteFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
-}
-
-func readKey(path string) (ed25519.PrivateKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading key: %w", err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("%s: not a PEM private key", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	priv, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an ed25519 key", path)
-	}
-	return priv, nil
 }
