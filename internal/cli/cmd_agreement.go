@@ -46,6 +46,19 @@ func openCompute(ctx context.Context, g *globals) (*computeEnv, error) {
 	return &computeEnv{w: w, svc: svc, actor: actor, close: func() { ctl.Store.Close() }}, nil
 }
 
+// withCompute makes a command's RunE that opens the compute environment,
+// runs f and closes it.
+func withCompute(g *globals, f func(ctx context.Context, env *computeEnv, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		env, err := openCompute(cmd.Context(), g)
+		if err != nil {
+			return err
+		}
+		defer env.close()
+		return f(cmd.Context(), env, args)
+	}
+}
+
 func newAlgorithmCommand(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "algorithm",
@@ -224,21 +237,16 @@ func newAgreementApproveCommand(g *globals) *cobra.Command {
 		Short:   "Sign an agreement's current terms as one of its parties",
 		Example: `  ipos --as owner agreement approve cohort-study`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			env, err := openCompute(cmd.Context(), g)
-			if err != nil {
+		RunE: withCompute(g, func(ctx context.Context, env *computeEnv, args []string) error {
+			if err := g.authorize(ctx, env.w, policy.ActionApprove, "Agreement/"+args[0]); err != nil {
 				return err
 			}
-			defer env.close()
-			if err := g.authorize(cmd.Context(), env.w, policy.ActionApprove, "Agreement/"+args[0]); err != nil {
-				return err
-			}
-			st, err := env.svc.Approve(cmd.Context(), env.actor, args[0])
+			st, err := env.svc.Approve(ctx, env.actor, args[0])
 			if err != nil {
 				return err
 			}
 			return printStanding(g, output, st)
-		},
+		}),
 	}
 	addOutputFlag(c, &output, "table", "table", "json", "yaml")
 	return c
@@ -250,18 +258,13 @@ func newAgreementRevokeCommand(g *globals) *cobra.Command {
 		Use:   "revoke NAME",
 		Short: "End an agreement for good (any party may)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			env, err := openCompute(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer env.close()
-			st, err := env.svc.Revoke(cmd.Context(), env.actor, args[0], reason)
+		RunE: withCompute(g, func(ctx context.Context, env *computeEnv, args []string) error {
+			st, err := env.svc.Revoke(ctx, env.actor, args[0], reason)
 			if err != nil {
 				return err
 			}
 			return printStanding(g, output, st)
-		},
+		}),
 	}
 	c.Flags().StringVar(&reason, "reason", "", "why, for the record")
 	addOutputFlag(c, &output, "table", "table", "json", "yaml")
@@ -274,18 +277,13 @@ func newAgreementShowCommand(g *globals) *cobra.Command {
 		Use:   "show NAME",
 		Short: "Show an agreement's state, parties and signatures",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			env, err := openCompute(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer env.close()
-			st, err := env.svc.Standing(cmd.Context(), args[0])
+		RunE: withCompute(g, func(ctx context.Context, env *computeEnv, args []string) error {
+			st, err := env.svc.Standing(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			return printStanding(g, output, st)
-		},
+		}),
 	}
 	addOutputFlag(c, &output, "table", "table", "json", "yaml")
 	return c

@@ -182,18 +182,13 @@ func newJobShowCommand(g *globals) *cobra.Command {
 		Use:   "show JOB",
 		Short: "Show a job: phase, inputs, receipt, resources, gate notes",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			env, err := openCompute(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer env.close()
+		RunE: withCompute(g, func(ctx context.Context, env *computeEnv, args []string) error {
 			rec, err := env.svc.Job(args[0])
 			if err != nil {
 				return err
 			}
 			return printJob(g, output, rec)
-		},
+		}),
 	}
 	addOutputFlag(c, &output, "table", "table", "json", "yaml")
 	return c
@@ -205,13 +200,7 @@ func newJobOutputCommand(g *globals) *cobra.Command {
 		Use:   "output JOB [FILE]",
 		Short: "Print a released output (or write them all with --out)",
 		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			env, err := openCompute(ctx, g)
-			if err != nil {
-				return err
-			}
-			defer env.close()
+		RunE: withCompute(g, func(ctx context.Context, env *computeEnv, args []string) error {
 			rec, err := env.svc.Job(args[0])
 			if err != nil {
 				return err
@@ -245,7 +234,7 @@ func newJobOutputCommand(g *globals) *cobra.Command {
 			}
 			_, err = g.streams.Out.Write(data)
 			return err
-		},
+		}),
 	}
 	c.Flags().StringVar(&out, "out", "", "write every released output into this folder")
 	return c
@@ -264,18 +253,13 @@ func newJobReviewCommand(g *globals, release bool) *cobra.Command {
 identity reviews it: the agreement's reviewer, else an owner of an input;
 never the consumer.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			env, err := openCompute(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer env.close()
-			rec, err := env.svc.Review(cmd.Context(), env.actor, args[0], release, reason)
+		RunE: withCompute(g, func(ctx context.Context, env *computeEnv, args []string) error {
+			rec, err := env.svc.Review(ctx, env.actor, args[0], release, reason)
 			if err != nil {
 				return err
 			}
 			return printJob(g, "table", rec)
-		},
+		}),
 	}
 	if !release {
 		c.Flags().StringVar(&reason, "reason", "", "why, for the consumer and the record")
