@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipos-dev/ipos/internal/odf"
+	"github.com/ipos-dev/ipos/internal/policy"
 )
 
 type addOptions struct {
@@ -87,6 +88,13 @@ func runAdd(ctx context.Context, g *globals, opts addOptions, args []string) err
 	}
 	if len(snaps) == 0 {
 		return fmt.Errorf("no DatasetSnapshot manifests found in %s", strings.Join(args, ", "))
+	}
+	objects := make([]string, len(snaps))
+	for i, s := range snaps {
+		objects[i] = "Dataset/" + s.Name
+	}
+	if err := g.authorize(ctx, w, policy.ActionApply, objects...); err != nil {
+		return err
 	}
 	made, err := w.AddDatasets(ctx, snaps, g.now())
 	for _, d := range made {
