@@ -62,6 +62,14 @@
 //     exactly ROW_GROUP_SIZE rows each (122880, DuckDB's default), the
 //     last one shorter.
 //
+// An Append batch whose event times already rise with the input (checked
+// in one streaming pass, presorted) skips the sort in step 2: DuckDB is set
+// to one thread and the batch is copied in parts of whole row groups, one
+// part per configured thread, each by its own connection at once; one
+// thread filling a table makes full row groups, so step 3, reading the
+// parts by UNION ALL, sees the same row groups and writes the same bytes
+// (TestPresortedSameBytes). docs/performance.md has the costs.
+//
 // Step 2 is what makes step 3 safe: a table filled by the parallel CSV
 // reader has irregular row groups that depend on the thread count (1
 // thread: full groups; 2+: groups cut at the reader's buffer boundaries),

@@ -37,6 +37,8 @@ type Engine struct {
 	conn    *sql.Conn
 	threads int
 	tmpSeq  int
+	// alwaysSort turns off Merge's presorted path; tests compare the two.
+	alwaysSort bool
 }
 
 // Open starts an in-memory DuckDB database configured by cfg.
@@ -101,6 +103,27 @@ func (e *Engine) exec(ctx context.Context, query string, args ...any) error {
 		return fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	return err
+}
+
+// execOnNewConn runs query on a connection of its own, set up as the
+// pinned one is for the session (TimeZone), so that several statements can
+// run at once. It sees the database's tables, not the pinned connection's
+// temporary objects.
+func (e *Engine) execOnNewConn(ctx context.Context, query string) error {
+	c, err := e.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, q := range []string{"SET TimeZone='UTC'", query} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w (%v)", ctx.Err(), err)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // tempName returns a fresh name for an internal table or view.

@@ -70,7 +70,7 @@ func BenchmarkContractCheck10M(b *testing.B) {
 	for range b.N {
 		e := newBenchEnv(b)
 		d := e.add(b, "append", "        kind: Append")
-		ingest := e.push(b, d, csv, n)
+		ingest, _ := e.push(b, d, csv, n)
 		e.eng.Close()
 		files, err := d.DataFiles(ctx)
 		if err != nil || len(files) != 1 {

@@ -138,6 +138,7 @@ func (d *Digest) Update(rec arrow.RecordBatch) error {
 		d.err = fmt.Errorf("logical hash: %w", err)
 		return d.err
 	}
+	absorbHashers(d.columns, runtime.GOMAXPROCS(0))
 	return nil
 }
 
