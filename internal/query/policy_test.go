@@ -9,14 +9,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/ipos-dev/ipos/internal/audit"
-	"github.com/ipos-dev/ipos/internal/engine"
 	"github.com/ipos-dev/ipos/internal/identity"
-	"github.com/ipos-dev/ipos/internal/ingest"
+	"github.com/ipos-dev/ipos/internal/ingest/ingesttest"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/policy"
 	"github.com/ipos-dev/ipos/internal/resource"
@@ -77,45 +75,10 @@ type policyFixture struct {
 
 func newPolicyFixture(t testing.TB) *policyFixture {
 	t.Helper()
-	ctx := context.Background()
-	w, err := workspace.Init(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	snaps, err := odf.ParseSnapshots("test.yaml", []byte(policyManifests))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.AddDatasets(ctx, snaps, t0); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.Open(ctx, engine.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	clock := t0
-	in := ingest.New(eng, ingest.Options{BaseDir: w.Root, ScratchDir: filepath.Join(w.Dir(), "tmp"),
-		Now: func() time.Time { clock = clock.Add(time.Minute); return clock }})
+	e := ingesttest.New(t, policyManifests, t0)
+	ctx, w := e.Ctx, e.W
 	f := &policyFixture{ctx: ctx, w: w}
-	n := 0
-	push := func(name, content string) odf.Multihash {
-		t.Helper()
-		d, err := w.Dataset(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n++
-		p := filepath.Join(w.Root, fmt.Sprintf("batch%d.ndjson", n))
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		r, err := in.Push(ctx, d, "", []string{p}, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.Head
-	}
+	push := func(name, content string) odf.Multihash { return e.Push(t, name, content).Head }
 	f.first = push("people", `{"name":"ann","email":"ann@acme","org":"acme","amount":10}
 {"name":"bob","email":"bob@other","org":"other","amount":20}
 {"name":"cy","email":"cy@acme","org":"acme","amount":30}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -12,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/engine"
-	"github.com/ipos-dev/ipos/internal/ingest"
+	"github.com/ipos-dev/ipos/internal/ingest/ingesttest"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/workspace"
 )
@@ -93,45 +92,11 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	w, err := workspace.Init(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	snaps, err := odf.ParseSnapshots("test.yaml", []byte(manifests))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.AddDatasets(ctx, snaps, t0); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.Open(ctx, engine.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	clock := t0
-	in := ingest.New(eng, ingest.Options{
-		BaseDir:    w.Root,
-		ScratchDir: filepath.Join(w.Dir(), "tmp"),
-		Now:        func() time.Time { clock = clock.Add(time.Minute); return clock },
-	})
-	f := &fixture{ctx: ctx, w: w, heads: map[string][]odf.Multihash{}}
+	e := ingesttest.New(t, manifests, t0)
+	f := &fixture{ctx: e.Ctx, w: e.W, heads: map[string][]odf.Multihash{}}
 	push := func(name, content string) {
 		t.Helper()
-		d, err := w.Dataset(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(w.Root, fmt.Sprintf("batch%d.ndjson", len(f.heads[name])))
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		r, err := in.Push(ctx, d, "", []string{p}, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.heads[name] = append(f.heads[name], r.Head)
+		f.heads[name] = append(f.heads[name], e.Push(t, name, content).Head)
 	}
 	push("covid.cases", `{"city": "kyiv", "cases": 1}`+"\n"+`{"city": "lviv", "cases": 2}`+"\n")
 	push("regions", `{"region": "north"}`+"\n")

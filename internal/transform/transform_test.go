@@ -11,7 +11,7 @@ import (
 	"github.com/ipos-dev/ipos/internal/dataset"
 	"github.com/ipos-dev/ipos/internal/engine"
 	"github.com/ipos-dev/ipos/internal/engine/enginetest"
-	"github.com/ipos-dev/ipos/internal/ingest"
+	"github.com/ipos-dev/ipos/internal/ingest/ingesttest"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/workspace"
 )
@@ -19,65 +19,29 @@ import (
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 type env struct {
+	*ingesttest.Env
 	t   *testing.T
 	ctx context.Context
 	w   *workspace.Workspace
 	eng *engine.Engine
-	in  *ingest.Ingester
 	tr  *Transformer
 }
 
 func newEnv(t *testing.T) *env {
-	ctx := context.Background()
-	w, err := workspace.Init(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.Open(ctx, engine.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	clock := t0
-	now := func() time.Time { clock = clock.Add(time.Minute); return clock }
-	scratch := filepath.Join(w.Dir(), "tmp")
+	e := ingesttest.New(t, "", t0)
 	resolve := func(ctx context.Context, id odf.DatasetID) (*dataset.Dataset, error) {
-		return w.Dataset(ctx, id.String())
+		return e.W.Dataset(ctx, id.String())
 	}
-	return &env{t: t, ctx: ctx, w: w, eng: eng,
-		in: ingest.New(eng, ingest.Options{BaseDir: w.Root, ScratchDir: scratch, Now: now}),
-		tr: New(eng, resolve, Options{ScratchDir: scratch, Now: now}),
-	}
-}
-
-func (e *env) add(manifests string) {
-	e.t.Helper()
-	snaps, err := odf.ParseSnapshots("test.yaml", []byte(manifests))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := e.w.AddDatasets(e.ctx, snaps, t0); err != nil {
-		e.t.Fatal(err)
+	return &env{Env: e, t: t, ctx: e.Ctx, w: e.W, eng: e.Eng,
+		tr: New(e.Eng, resolve, Options{ScratchDir: e.Scratch, Now: e.Now}),
 	}
 }
 
-func (e *env) ds(name string) *dataset.Dataset {
-	e.t.Helper()
-	d, err := e.w.Dataset(e.ctx, name)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return d
-}
+func (e *env) add(manifests string) { e.Add(e.t, manifests) }
 
-func (e *env) push(name, ndjson string) {
-	e.t.Helper()
-	f := filepath.Join(e.t.TempDir(), "batch.ndjson")
-	writeFile(e.t, f, ndjson)
-	if _, err := e.in.Push(e.ctx, e.ds(name), "", []string{f}, "batch"); err != nil {
-		e.t.Fatal(err)
-	}
-}
+func (e *env) ds(name string) *dataset.Dataset { return e.Dataset(e.t, name) }
+
+func (e *env) push(name, ndjson string) { e.Push(e.t, name, ndjson) }
 
 func (e *env) pull(name string) *Result {
 	e.t.Helper()
