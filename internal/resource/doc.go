@@ -1,13 +1,13 @@
 // Package resource reads and prints IPOS's declarative manifests: the
-// objects a user applies (Dataset, Depot, Secret now; Contract, Policy,
-// Algorithm, Agreement, Job, Workflow, Service, Member, Proposal later),
-// shaped like Kubernetes objects:
+// objects a user applies (Dataset, Depot, Secret, Contract, Policy,
+// Algorithm, Agreement and Job now; Workflow, Service, Member, Proposal
+// later), shaped like Kubernetes objects:
 //
 //	apiVersion: ipos.dev/v1alpha1
 //	kind: Depot
 //	metadata: {name, labels, annotations, description, owner, generation}
 //	spec: {…}          # the kind's typed spec
-//	status: {observedGeneration, conditions: [{type, status, reason, message, lastTransitionTime}]}
+//	status: {observedGeneration, conditions: [{type, status, reason, message, lastTransitionTime}], details}
 //
 // A Registry maps kind names to KindInfo; DefaultRegistry holds the kinds
 // that exist. A new kind is a spec type (implementing Spec) plus one
