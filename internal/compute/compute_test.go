@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,5 +183,35 @@ func TestModulesAreCheckedOnRead(t *testing.T) {
 	}
 	if _, _, err := m.Get(mod.SHA256); err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Fatalf("a changed module was read: %v", err)
+	}
+}
+
+func TestJobNamesAreClaimedOnce(t *testing.T) {
+	jobs := jobFiles{dir: t.TempDir()}
+	names := make(chan string, 20)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := &JobRecord{Agreement: "study", Phase: Running}
+			if err := jobs.claim("study", rec); err != nil {
+				t.Error(err)
+				return
+			}
+			names <- rec.Name
+		}()
+	}
+	wg.Wait()
+	close(names)
+	seen := map[string]bool{}
+	for n := range names {
+		if seen[n] {
+			t.Fatalf("job name %s claimed twice", n)
+		}
+		seen[n] = true
+	}
+	if len(seen) != 20 || !seen["study-1"] || !seen["study-20"] {
+		t.Fatalf("names %v", seen)
 	}
 }

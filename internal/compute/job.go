@@ -115,6 +115,31 @@ func (j jobFiles) get(name string) (*JobRecord, error) {
 	return &r, nil
 }
 
+// claim names rec AGREEMENT-N, the next free number, and writes its
+// first record, creating the file exclusively so that two jobs started
+// at once never share a name.
+func (j jobFiles) claim(agreement string, rec *JobRecord) error {
+	if err := os.MkdirAll(j.dir, 0o755); err != nil {
+		return err
+	}
+	for range 100 {
+		name, err := j.nextName(agreement)
+		if err != nil {
+			return err
+		}
+		rec.Name = name
+		data, err := json.MarshalIndent(rec, "", "  ")
+		if err != nil {
+			return err
+		}
+		err = store.WriteSynced(j.path(name), os.O_CREATE|os.O_EXCL, 0o644, append(data, '\n'))
+		if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	return fmt.Errorf("could not claim a job name for %s in %s", agreement, j.dir)
+}
+
 // nextName picks the next free job name for an agreement: AGREEMENT-N.
 func (j jobFiles) nextName(agreement string) (string, error) {
 	ents, err := os.ReadDir(j.dir)

@@ -58,11 +58,12 @@ type job struct {
 // error means the job could not even be recorded.
 func (r *Runner) Run(ctx context.Context, actor *identity.Identity, opts RunOptions) (*JobRecord, error) {
 	jobs := r.jobs()
-	name, err := jobs.nextName(opts.Agreement)
-	if err != nil {
+	rec := &JobRecord{Agreement: opts.Agreement, Consumer: actor.Name, Phase: Running, Started: r.now().UTC()}
+	if err := jobs.claim(opts.Agreement, rec); err != nil {
 		return nil, err
 	}
-	j := &job{actor: actor, rec: &JobRecord{Name: name, Agreement: opts.Agreement, Consumer: actor.Name, Phase: Running, Started: r.now().UTC()}}
+	name := rec.Name
+	j := &job{actor: actor, rec: rec}
 	if err := r.createJobResource(ctx, name, opts); err != nil {
 		return nil, err
 	}
