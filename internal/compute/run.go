@@ -65,7 +65,8 @@ func (r *Runner) Run(ctx context.Context, actor *identity.Identity, opts RunOpti
 	name := rec.Name
 	j := &job{actor: actor, rec: rec}
 	if err := r.createJobResource(ctx, name, opts); err != nil {
-		return nil, err
+		rec.Phase, rec.Reasons, rec.Finished = Failed, []string{"declaring the job: " + err.Error()}, r.now().UTC()
+		return nil, errors.Join(err, jobs.put(rec))
 	}
 	runErr := r.run(ctx, j, opts)
 	if runErr != nil {
