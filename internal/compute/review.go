@@ -57,7 +57,7 @@ func (s *Service) Review(ctx context.Context, actor *identity.Identity, name str
 	if err := s.record(ctx, actor.Subject, action, "Job/"+name, audit.OK, map[string]string{"receipt": rec.Receipt}, reason); err != nil {
 		return rec, err
 	}
-	_, _ = s.Ctl.ReconcileOnce(ctx)
+	_, _ = s.Ctl.ReconcileOnly(ctx, resource.Ref{Kind: "Job", Name: name})
 	return rec, nil
 }
 

@@ -96,8 +96,8 @@ func (r *Runner) Run(ctx context.Context, actor *identity.Identity, opts RunOpti
 	if err := r.record(ctx, actor.Subject, "job.finish", "Job/"+name, outcome, details, j.rec.Reasons...); err != nil {
 		return j.rec, err
 	}
-	if r.Ctl != nil {
-		_, _ = r.Ctl.ReconcileOnce(ctx) // refresh the Job's and Agreement's status
+	if r.Ctl != nil { // refresh the Job's and Agreement's status
+		_, _ = r.Ctl.ReconcileOnly(ctx, resource.Ref{Kind: "Job", Name: name}, resource.Ref{Kind: "Agreement", Name: opts.Agreement})
 	}
 	return j.rec, nil
 }

@@ -56,6 +56,11 @@ func (s *Service) now() time.Time {
 
 func (s *Service) store() resourcestore.Store { return s.Ctl.Store }
 
+// refresh brings an Agreement's status up to date with its standing.
+func (s *Service) refresh(ctx context.Context, name string) {
+	_, _ = s.Ctl.ReconcileOnly(ctx, resource.Ref{Kind: "Agreement", Name: name})
+}
+
 // record appends an audit entry. An audit failure fails the operation:
 // nothing may happen unrecorded.
 func (s *Service) record(ctx context.Context, actor identity.Subject, action, object string, outcome audit.Outcome, details map[string]string, reasons ...string) error {
@@ -223,6 +228,7 @@ func (s *Service) Propose(ctx context.Context, actor *identity.Identity, o *reso
 	if err != nil {
 		return Standing{}, err
 	}
+	s.refresh(ctx, o.Metadata.Name)
 	return st, s.record(ctx, actor.Subject, "agreement.propose", "Agreement/"+o.Metadata.Name, audit.OK,
 		map[string]string{"specHash": hash, "algorithm": spec.Algorithm.SHA256, "state": string(st.State)})
 }
@@ -274,6 +280,7 @@ func (s *Service) Approve(ctx context.Context, actor *identity.Identity, name st
 	if st, err = s.standing(ctx, name, spec, hash); err != nil {
 		return Standing{}, err
 	}
+	s.refresh(ctx, name)
 	return st, s.record(ctx, actor.Subject, "agreement.approve", "Agreement/"+name, audit.OK,
 		map[string]string{"specHash": hash, "state": string(st.State)})
 }
@@ -305,6 +312,7 @@ func (s *Service) Revoke(ctx context.Context, actor *identity.Identity, name, re
 	if st, err = s.standing(ctx, name, spec, hash); err != nil {
 		return Standing{}, err
 	}
+	s.refresh(ctx, name)
 	return st, s.record(ctx, actor.Subject, "agreement.revoke", "Agreement/"+name, audit.OK, map[string]string{"reason": reason})
 }
 

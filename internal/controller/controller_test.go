@@ -466,3 +466,20 @@ func TestRunOnOutcome(t *testing.T) {
 		t.Errorf("b failed %d times and a changed %d times, want 1 and 1: %+v", failedB, changedA, outcomes())
 	}
 }
+
+func TestReconcileOnlyTouchesTheNamed(t *testing.T) {
+	ctx := context.Background()
+	c := newController(t)
+	c.applyYAML(t, root)
+	c.applyYAML(t, strings.Replace(root, "name: a", "name: other", 1))
+	out, err := c.ReconcileOnly(ctx, resource.Ref{Kind: "Dataset", Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].Ref.Name != "a" || !out[0].Ready {
+		t.Fatalf("outcomes %+v", out)
+	}
+	if _, err := c.W.Dataset(ctx, "other"); err == nil {
+		t.Fatal("a resource that was not named was reconciled")
+	}
+}

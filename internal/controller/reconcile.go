@@ -50,6 +50,19 @@ func (c *Controller) ReconcileOnce(ctx context.Context) ([]Outcome, error) {
 	return c.reconcileWhere(ctx, nil)
 }
 
+// ReconcileOnly is ReconcileOnce for the named resources alone, for a
+// caller that changed what they observe (a job's record, an agreement's
+// approvals) and wants their status to say so now.
+func (c *Controller) ReconcileOnly(ctx context.Context, refs ...resource.Ref) ([]Outcome, error) {
+	want := map[resource.Ref]bool{}
+	for _, r := range refs {
+		want[r] = true
+	}
+	return c.reconcileWhere(ctx, func(rec resourcestore.Record) bool {
+		return want[resource.Ref{Kind: rec.Kind, Name: rec.Name}]
+	})
+}
+
 // reconcileWhere is ReconcileOnce limited to the records only accepts;
 // nil accepts all. Every resource is still read, since dependencies are
 // checked against the whole store.
