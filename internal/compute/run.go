@@ -165,6 +165,11 @@ func (r *Runner) run(ctx context.Context, j *job, opts RunOptions) error {
 			return fail("job.check", fmt.Sprintf("algorithm %s's query hashes to %s, but the agreement approved %s", ag.Algorithm.Name, short(got), short(ag.Algorithm.SHA256)))
 		}
 	}
+	if j.alg.Wasm != nil && ag.Output.Epsilon > 0 {
+		// Noise is added to the counts of SQL results; a module's outputs
+		// would go out without it, which the epsilon promises they won't.
+		return fail("job.check", fmt.Sprintf("agreement %s sets output.epsilon, but differential privacy applies to SQL algorithms and %s is a Wasm module", opts.Agreement, ag.Algorithm.Name))
+	}
 	args, err := checkArguments(j.alg, ag, opts.Arguments)
 	if err != nil {
 		return fail("job.check", err.Error())
