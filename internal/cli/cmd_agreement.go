@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -333,7 +332,7 @@ credited in equal shares. The ledger is .ipos/ledger.jsonl.`,
 			if err != nil {
 				return err
 			}
-			ps, err := compute.NewLedger(filepath.Join(w.Dir(), "ledger.jsonl")).Postings()
+			ps, err := compute.LedgerOf(w).Postings()
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -137,14 +136,9 @@ func (f agreementFiles) approvals(name string) ([]Approval, error) {
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
-		p := filepath.Join(f.folder(name), "approvals", e.Name())
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
 		var a Approval
-		if err := json.Unmarshal(data, &a); err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+		if _, err := readJSON(filepath.Join(f.folder(name), "approvals", e.Name()), &a); err != nil {
+			return nil, err
 		}
 		out = append(out, a)
 	}
@@ -153,15 +147,7 @@ func (f agreementFiles) approvals(name string) ([]Approval, error) {
 
 // addApproval stores a, replacing the signer's earlier approval.
 func (f agreementFiles) addApproval(a Approval) error {
-	dir := filepath.Join(f.folder(a.Agreement), "approvals")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(a, "", "  ")
-	if err != nil {
-		return err
-	}
-	return store.WriteFileAtomic(filepath.Join(dir, strings.TrimPrefix(a.Signer, "did:key:")+".json"), append(data, '\n'), 0o644)
+	return writeJSON(filepath.Join(f.folder(a.Agreement), "approvals", strings.TrimPrefix(a.Signer, "did:key:")+".json"), a)
 }
 
 // revocation is who revoked the agreement, and when.
@@ -173,26 +159,16 @@ type revocation struct {
 }
 
 func (f agreementFiles) revocation(name string) (*revocation, error) {
-	data, err := os.ReadFile(filepath.Join(f.folder(name), "revoked.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var r revocation
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(f.folder(name), "revoked.json"), err)
+	found, err := readJSON(filepath.Join(f.folder(name), "revoked.json"), &r)
+	if !found || err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
 
 func (f agreementFiles) revoke(name string, r revocation) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return store.WriteFileAtomic(filepath.Join(f.folder(name), "revoked.json"), append(data, '\n'), 0o644)
+	return writeJSON(filepath.Join(f.folder(name), "revoked.json"), r)
 }
 
 // runs is how many jobs have run under the agreement.

@@ -3,8 +3,10 @@ package compute
 import (
 	"context"
 	"crypto/ed25519"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -113,7 +115,7 @@ func TestCheckArguments(t *testing.T) {
 			s = err.Error()
 		} else {
 			var kv []string
-			for _, k := range sortedKeys(got) {
+			for _, k := range slices.Sorted(maps.Keys(got)) {
 				kv = append(kv, k+"="+got[k])
 			}
 			s = strings.Join(kv, " ")

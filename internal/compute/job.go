@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -90,27 +90,17 @@ type jobFiles struct{ dir string }
 func (j jobFiles) path(name string) string { return filepath.Join(j.dir, name+".json") }
 
 func (j jobFiles) put(r *JobRecord) error {
-	if err := os.MkdirAll(j.dir, 0o755); err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return store.WriteFileAtomic(j.path(r.Name), append(data, '\n'), 0o644)
+	return writeJSON(j.path(r.Name), r)
 }
 
 func (j jobFiles) get(name string) (*JobRecord, error) {
-	data, err := os.ReadFile(j.path(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("job %s not found (see 'ipos get jobs')", name)
-	}
+	var r JobRecord
+	found, err := readJSON(j.path(name), &r)
 	if err != nil {
 		return nil, err
 	}
-	var r JobRecord
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", j.path(name), err)
+	if !found {
+		return nil, fmt.Errorf("job %s not found (see 'ipos get jobs')", name)
 	}
 	return &r, nil
 }
@@ -174,7 +164,7 @@ func checkArguments(alg *resource.AlgorithmSpec, ag *resource.AgreementSpec, giv
 		allowed[a.Name] = a
 	}
 	var problems []string
-	for _, k := range sortedKeys(given) {
+	for _, k := range slices.Sorted(maps.Keys(given)) {
 		v := given[k]
 		if _, ok := declared[k]; !ok {
 			problems = append(problems, fmt.Sprintf("the algorithm takes no argument %q", k))
@@ -204,9 +194,9 @@ func checkArguments(alg *resource.AlgorithmSpec, ag *resource.AgreementSpec, giv
 // moduleArgs turns arguments into --name=value flags, sorted.
 func moduleArgs(args map[string]string) []string {
 	var out []string
-	for _, k := range sortedKeys(args) {
-		out = append(out, "--"+k+"="+args[k])
+	for k, v := range args {
+		out = append(out, "--"+k+"="+v)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/store"
+	"github.com/ipos-dev/ipos/internal/workspace"
 )
 
 // Posting is one line of the settlement ledger: an amount moved to or
@@ -41,8 +42,13 @@ type Ledger struct {
 	path string
 }
 
-// NewLedger returns the ledger kept at path (normally .ipos/ledger.jsonl).
+// NewLedger returns the ledger kept at path.
 func NewLedger(path string) *Ledger { return &Ledger{path: path} }
+
+// LedgerOf is a workspace's ledger, .ipos/ledger.jsonl.
+func LedgerOf(w *workspace.Workspace) *Ledger {
+	return NewLedger(filepath.Join(w.Dir(), "ledger.jsonl"))
+}
 
 // Post appends a balanced set of postings at once.
 func (l *Ledger) Post(ctx context.Context, ps []Posting) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/ipos-dev/ipos/internal/gate"
 	"github.com/ipos-dev/ipos/internal/odf"
 	"github.com/ipos-dev/ipos/internal/receipt"
+	"github.com/ipos-dev/ipos/internal/sandbox"
 )
 
 // Output is a file a job released (or holds for review), by content hash.
@@ -30,8 +31,8 @@ func (s *Service) receipts() (*receipt.Store, error) {
 // consumer sees depend on who they are, the consumer and a hash of the
 // inputs exactly as materialised for them. The last two are also the
 // module's environment, so the invocation says what the module got.
-func (r *Runner) invocation(j *job, module []byte, args map[string]string, inputs string) (receipt.Invocation, error) {
-	inv := receipt.Invocation{Args: moduleArgs(args), Gate: gateRules(j.ag.Output)}
+func (r *Runner) invocation(j *job, module []byte, cfg sandbox.Config, inputs string) (receipt.Invocation, error) {
+	inv := receipt.Invocation{Args: cfg.Args, Gate: gateRules(j.ag.Output)}
 	if module != nil {
 		inv.Algorithm = odf.SHA3(module).String()
 	} else {
@@ -45,7 +46,6 @@ func (r *Runner) invocation(j *job, module []byte, args map[string]string, input
 		return inv, err
 	}
 	inv.Env = []string{"IPOS_CONSUMER=" + j.actor.DID, "IPOS_INPUTS_SHA3=" + seen}
-	cfg := r.sandboxConfig(j, args)
 	inv.Limits = receipt.Limits{
 		MemoryBytes: cfg.MemoryLimit, TimeoutMillis: cfg.Timeout.Milliseconds(),
 		OutputBytes: cfg.Outputs.MaxBytes, OutputFiles: cfg.Outputs.MaxFiles,

@@ -161,7 +161,7 @@ func (r *Runner) run(ctx context.Context, j *job, opts RunOptions) error {
 			return fail("job.check", fmt.Sprintf("module %s: its SHA3-256 is %s, the algorithm says %s", short(mod.SHA256), mod.Multihash, j.alg.Wasm.Multihash))
 		}
 	case j.alg.SQL != nil:
-		if got := sqlHash(j.alg.SQL.Query); got != ag.Algorithm.SHA256 {
+		if got := SQLHash(j.alg.SQL.Query); got != ag.Algorithm.SHA256 {
 			return fail("job.check", fmt.Sprintf("algorithm %s's query hashes to %s, but the agreement approved %s", ag.Algorithm.Name, short(got), short(ag.Algorithm.SHA256)))
 		}
 	}
@@ -184,7 +184,8 @@ func (r *Runner) run(ctx context.Context, j *job, opts RunOptions) error {
 		return err
 	}
 	// 4. The invocation, and its receipt if it ran before.
-	inv, err := r.invocation(j, module, args, inputs)
+	cfg := r.sandboxConfig(j, args)
+	inv, err := r.invocation(j, module, cfg, inputs)
 	if err != nil {
 		return err
 	}
@@ -216,7 +217,6 @@ func (r *Runner) run(ctx context.Context, j *job, opts RunOptions) error {
 	var res receipt.Resources
 	switch {
 	case j.alg.Wasm != nil:
-		cfg := r.sandboxConfig(j, args)
 		cfg.Env = envOf(inv.Env)
 		if cfg.Inputs, err = hostTree(inputs); err != nil {
 			return err

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ipos-dev/ipos/internal/audit"
@@ -78,20 +78,12 @@ func (s *Service) record(ctx context.Context, actor identity.Subject, action, ob
 func (s *Service) object(ctx context.Context, kind, name string) (*resource.Object, error) {
 	rec, err := s.store().Get(ctx, kind, name)
 	if errors.Is(err, resourcestore.ErrNotFound) {
-		return nil, fmt.Errorf("%s/%s not found (see 'ipos get %ss')", kind, name, lower(kind))
+		return nil, fmt.Errorf("%s/%s not found (see 'ipos get %ss')", kind, name, strings.ToLower(kind))
 	}
 	if err != nil {
 		return nil, err
 	}
 	return s.Ctl.Object(rec)
-}
-
-func lower(kind string) string {
-	b := []byte(kind)
-	if len(b) > 0 && b[0] >= 'A' && b[0] <= 'Z' {
-		b[0] += 'a' - 'A'
-	}
-	return string(b)
 }
 
 // agreement reads an Agreement and the hash of its terms.
@@ -244,7 +236,7 @@ func (s *Service) algorithmHash(ctx context.Context, name string) (string, error
 	if alg.Wasm != nil {
 		return alg.Wasm.SHA256, nil
 	}
-	return sqlHash(alg.SQL.Query), nil
+	return SQLHash(alg.SQL.Query), nil
 }
 
 // Approve signs the agreement's current terms as actor, who must be one
@@ -345,14 +337,4 @@ func (s *Service) ObserveAgreement(ctx context.Context, o *resource.Object) (con
 		ob.Message = "jobs may run"
 	}
 	return ob, nil
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

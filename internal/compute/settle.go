@@ -15,15 +15,12 @@ import (
 	"github.com/ipos-dev/ipos/internal/gate"
 )
 
-// sqlHash is the hash an agreement pins a SQL algorithm by: the SHA-256
+// SQLHash is the hash an agreement pins a SQL algorithm by: the SHA-256
 // of its query text.
-func sqlHash(query string) string {
+func SQLHash(query string) string {
 	sum := sha256.Sum256([]byte(query))
 	return hex.EncodeToString(sum[:])
 }
-
-// SQLHash is sqlHash for callers outside the package.
-func SQLHash(query string) string { return sqlHash(query) }
 
 // settle debits the consumer and credits the input owners for a run.
 func (r *Runner) settle(ctx context.Context, j *job, wall time.Duration) error {
@@ -52,7 +49,7 @@ func (r *Runner) settle(ctx context.Context, j *job, wall time.Duration) error {
 }
 
 // Ledger is the workspace's settlement ledger.
-func (s *Service) Ledger() *Ledger { return NewLedger(filepath.Join(s.W.Dir(), "ledger.jsonl")) }
+func (s *Service) Ledger() *Ledger { return LedgerOf(s.W) }
 
 // epsilonLedger is the per-consumer, per-dataset ε ledger.
 func (r *Runner) epsilonLedger(budget float64) (*gate.FileLedger, error) {
