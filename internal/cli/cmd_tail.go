@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"strings"
 	"time"
@@ -100,17 +99,7 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 func printResult(g *globals, format string, res *engine.Result) error {
 	switch format {
 	case "csv":
-		cw := csv.NewWriter(g.streams.Out)
-		cw.Write(res.Columns)
-		for _, r := range res.Rows {
-			cells := make([]string, len(r))
-			for j, v := range r {
-				cells[j] = cellString(v, "")
-			}
-			cw.Write(cells)
-		}
-		cw.Flush()
-		return cw.Error()
+		return writeResultCSV(g.streams.Out, res)
 	}
 	t := newTable(g.streams.Out, res.Columns...)
 	for _, r := range res.Rows {

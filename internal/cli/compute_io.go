@@ -3,9 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -85,26 +83,6 @@ func (m jobInputs) Materialize(ctx context.Context, subject identity.Subject, da
 	}
 	info.Files = []string{"data.csv", "data.parquet"}
 	return info, nil
-}
-
-// writeResultCSV writes a query result as CSV with a header, nulls as
-// empty cells.
-func writeResultCSV(w io.Writer, res *engine.Result) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(res.Columns); err != nil {
-		return err
-	}
-	cells := make([]string, len(res.Columns))
-	for _, r := range res.Rows {
-		for j, v := range r {
-			cells[j] = cellString(v, "")
-		}
-		if err := cw.Write(cells); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 // sqlAlgorithms runs SQL algorithms in a locked-down engine that can read

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
+
+	"github.com/ipos-dev/ipos/internal/engine"
 )
 
 // addOutputFlag adds -o/--output restricted to the given formats.
@@ -72,4 +75,24 @@ func shortHash(s string) string {
 		return s[:13] + "…"
 	}
 	return s
+}
+
+// writeResultCSV writes a query result as CSV with a header, nulls as
+// empty cells.
+func writeResultCSV(w io.Writer, res *engine.Result) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(res.Columns); err != nil {
+		return err
+	}
+	cells := make([]string, len(res.Columns))
+	for _, r := range res.Rows {
+		for j, v := range r {
+			cells[j] = cellString(v, "")
+		}
+		if err := cw.Write(cells); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
