@@ -48,7 +48,10 @@ func MaskSQL(m *resource.ColumnMask, col string) string {
 		if m.Salt != "" {
 			v = mustString(m.Salt) + " || " + v
 		}
-		return "md5(" + v + ")"
+		// md5_number is the digest as an unsigned 128-bit integer; two
+		// bits fewer make it a HUGEINT, which casts, prints and writes to
+		// Parquet (as DECIMAL(38,0)) like any other integer.
+		return "CAST(md5_number(" + v + ") >> 2 AS HUGEINT)"
 	case "redact":
 		val := m.Value
 		if val == "" {

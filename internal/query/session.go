@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -173,9 +174,27 @@ func (s *Session) Query(ctx context.Context, sql string) (*engine.Result, error)
 }
 
 // hint adds advice to an error that comes from a dataset name with dots
-// left unquoted, which DuckDB reads as schema.table.
+// left unquoted, which DuckDB reads as schema.table, or from a type
+// mismatch while the session masks columns: a masked column holds its
+// mask's output (a hash is an integer pseudonym, a bucket a label), so a
+// comparison or function written for the raw values may not fit it.
 func (s *Session) hint(err error) error {
 	msg := err.Error()
+	if strings.Contains(msg, "Conversion Error") || strings.Contains(msg, "No function matches") {
+		var masked []string
+		for _, t := range s.tables {
+			if t.Decision == nil || len(t.Decision.ColumnMasks) == 0 {
+				continue
+			}
+			cols := slices.Sorted(maps.Keys(t.Decision.ColumnMasks))
+			masked = append(masked, t.Name+" ("+strings.Join(cols, ", ")+")")
+		}
+		if len(masked) > 0 {
+			return fmt.Errorf("%w\nnote: columns masked for you hold the mask's output, not the values (a hash is an integer pseudonym): %s",
+				err, strings.Join(masked, ", "))
+		}
+		return err
+	}
 	i := strings.Index(msg, `" does not exist because schema "`)
 	if i < 0 {
 		return err
