@@ -251,9 +251,17 @@ func newJobReviewCommand(g *globals, release bool) *cobra.Command {
 		Short: short,
 		Long: short + `. Agreements with output.review hold every release until a second
 identity reviews it: the agreement's reviewer, else an owner of an input;
-never the consumer.`,
+never the consumer. A review is an approve action on the job's agreement
+(Agreement/NAME), so the policies decide it too.`,
 		Args: cobra.ExactArgs(1),
 		RunE: withCompute(g, func(ctx context.Context, env *computeEnv, args []string) error {
+			job, err := env.svc.Job(args[0])
+			if err != nil {
+				return err
+			}
+			if err := g.authorize(ctx, env.w, policy.ActionApprove, "Agreement/"+job.Agreement); err != nil {
+				return err
+			}
 			rec, err := env.svc.Review(ctx, env.actor, args[0], release, reason)
 			if err != nil {
 				return err

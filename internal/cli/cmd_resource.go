@@ -163,10 +163,19 @@ func runApply(ctx context.Context, g *globals, opts applyOptions) error {
 	if err != nil || opts.dryRun || opts.noReconcile {
 		return err
 	}
-	return reconcileAndReport(ctx, g, c)
+	applied := map[resource.Ref]bool{}
+	for _, o := range objs {
+		applied[o.Ref()] = true
+	}
+	return reconcileAndReport(ctx, g, c, applied)
 }
 
-func reconcileAndReport(ctx context.Context, g *globals, c *controller.Controller) error {
+// reconcileAndReport makes one pass of the controller over every resource
+// and reports what is not ready, failing if any is. With only set (apply),
+// it fails only for those resources: another resource that was already
+// not ready (a failed job, an expired agreement) is the state it settled
+// in, not this command's doing, and is reported only if the pass changed it.
+func reconcileAndReport(ctx context.Context, g *globals, c *controller.Controller, only map[resource.Ref]bool) error {
 	outcomes, err := c.ReconcileOnce(ctx)
 	if err != nil {
 		return err
@@ -174,6 +183,10 @@ func reconcileAndReport(ctx context.Context, g *globals, c *controller.Controlle
 	var failed []string
 	for _, oc := range outcomes {
 		switch {
+		case !oc.Ready && only != nil && !only[oc.Ref]:
+			if oc.Changed {
+				fmt.Fprintf(g.streams.Err, "%s: not ready: %s: %s\n", strings.ToLower(oc.Ref.String()), oc.Reason, oc.Message)
+			}
 		case !oc.Ready:
 			fmt.Fprintf(g.streams.Err, "%s: not ready: %s: %s\n", strings.ToLower(oc.Ref.String()), oc.Reason, oc.Message)
 			failed = append(failed, oc.Ref.String())
@@ -211,7 +224,7 @@ changes nothing.`,
 				return err
 			}
 			defer c.Store.Close()
-			return reconcileAndReport(cmd.Context(), g, c)
+			return reconcileAndReport(cmd.Context(), g, c, nil)
 		},
 	}
 	c.Flags().BoolVar(&once, "once", false, "run one pass and exit")

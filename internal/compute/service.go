@@ -67,7 +67,13 @@ func (s *Service) record(ctx context.Context, actor identity.Subject, action, ob
 	if s.Audit == nil {
 		return nil
 	}
-	_, err := s.Audit.Append(ctx, audit.Entry{Actor: audit.ActorOf(actor), Action: action, Object: object, Outcome: outcome, Details: details, Reasons: reasons})
+	var given []string // a review without a reason passes ""
+	for _, r := range reasons {
+		if r != "" {
+			given = append(given, r)
+		}
+	}
+	_, err := s.Audit.Append(ctx, audit.Entry{Actor: audit.ActorOf(actor), Action: action, Object: object, Outcome: outcome, Details: details, Reasons: given})
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}

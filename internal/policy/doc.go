@@ -42,7 +42,8 @@
 // delete (object Kind/name, every resource of the command: one refusal
 // refuses the whole apply or cascade), run-job and approve (object
 // Agreement/NAME; the job then reads its inputs through read decisions,
-// masks and filters included). Every decision is audited, allow and deny,
+// masks and filters included; approve also decides ipos job release and
+// reject, on the job's agreement). Every decision is audited, allow and deny,
 // with the deciding policy.
 //
 // # The hash mask, and what it costs
