@@ -57,9 +57,10 @@
 // >> 2. It is a number, not text, because a masked query pays for the
 // mask on every row it reads: in BenchmarkPolicy (make bench; 10M rows, a
 // row filter keeping a tenth, an aggregate over the hashed column) the
-// masked query took 2.5 times the unmasked one with SHA-256 hex, 1.3-1.5
+// masked query took 2.5 times the unmasked one with SHA-256 hex, 1.4
 // times with MD5 hex (most of it building and grouping 32-character
-// strings) and about 1.1 times with the integer. A HUGEINT rather than
+// strings) and 1.0-1.2 times with the integer (medians of 15 paired
+// rounds, 2026-12-07). A HUGEINT rather than
 // the digest's own UHUGEINT because DuckDB casts the latter to VARCHAR
 // about a hundred times slower, and because Parquet stores 128-bit
 // integers as DECIMAL(38,0), which 2^126 fits and 2^128 does not. The
