@@ -35,52 +35,49 @@
 //
 // # Which actions are decided where
 //
-// Every action goes through Decide. read and query are decided per
-// dataset when package query opens a session; the mutating commands of
-// package cli ask first and change nothing when refused: ingest (ipos
-// ingest, pull and set-watermark, object the dataset's name), apply and
-// delete (object Kind/name, every resource of the command: one refusal
-// refuses the whole apply or cascade), run-job and approve (object
-// Agreement/NAME; the job then reads its inputs through read decisions,
-// masks and filters included; approve also decides ipos job release and
-// reject, on the job's agreement). Every decision is audited, allow and deny,
-// with the deciding policy.
+// Every action goes through Decide. read and query are decided per dataset
+// when package query opens a session; the mutating commands of package cli
+// ask first and change nothing when refused: ingest (ipos ingest, pull and
+// set-watermark, object the dataset's name), apply and delete (object
+// Kind/name, every resource of the command: one refusal refuses the whole
+// apply or cascade), run-job and approve (object Agreement/NAME; the job then
+// reads its inputs through read decisions, masks and filters included;
+// approve also decides ipos job release and reject, on the job's agreement).
+// Every decision is audited, allow and deny, with the deciding policy.
 //
 // # The hash mask, and what it costs
 //
-// hash shows a pseudonym: the MD5 digest of salt || CAST(value AS
-// VARCHAR), read as a little-endian 128-bit integer (DuckDB's
-// md5_number), shifted right by two bits to fit a HUGEINT. Equal values
-// get equal pseudonyms, so joins, counts and distinct still work, and the
-// value cannot be computed back from its pseudonym. Anyone can recompute
-// one outside IPOS: int.from_bytes(md5(salt+value).digest(), "little")
-// >> 2. It is a number, not text, because a masked query pays for the
-// mask on every row it reads: in BenchmarkPolicy (make bench; 10M rows, a
-// row filter keeping a tenth, an aggregate over the hashed column) the
-// masked query took 2.5 times the unmasked one with SHA-256 hex, 1.4
-// times with MD5 hex (most of it building and grouping 32-character
-// strings) and 1.0-1.2 times with the integer (medians of 15 paired
-// rounds, 2026-12-07). A HUGEINT rather than
-// the digest's own UHUGEINT because DuckDB casts the latter to VARCHAR
-// about a hundred times slower, and because Parquet stores 128-bit
-// integers as DECIMAL(38,0), which 2^126 fits and 2^128 does not. The
-// price is that SQL written for the raw text (email = 'ann@acme', LIKE,
-// lower()) is a type error on the masked column rather than a silent
-// mismatch; package query adds a note naming the masked columns to such
-// errors.
+// hash shows a pseudonym: the MD5 digest of salt || CAST(value AS VARCHAR),
+// read as a little-endian 128-bit integer (DuckDB's md5_number), shifted
+// right by two bits to fit a HUGEINT. Equal values get equal pseudonyms, so
+// joins, counts and distinct still work, and the value cannot be computed
+// back from its pseudonym. Anyone can recompute one outside IPOS:
+// int.from_bytes(md5(salt+value).digest(), "little") >> 2. It is a number,
+// not text, because a masked query pays for the mask on every row it reads:
+// in BenchmarkPolicy (make bench; 10M rows, a row filter keeping a tenth, an
+// aggregate over the hashed column) the masked query took 2.5 times the
+// unmasked one with SHA-256 hex, 1.4 times with MD5 hex (most of it building
+// and grouping 32-character strings) and 1.0-1.2 times with the integer
+// (medians of 15 paired rounds, 2026-12-07). A HUGEINT rather than the
+// digest's own UHUGEINT because DuckDB casts the latter to VARCHAR about
+// sixty times slower, and because Parquet stores 128-bit integers as
+// DECIMAL(38,0), which 2^126 fits and 2^128 does not. The price is that SQL
+// written for the raw text (email = 'ann@acme', LIKE, lower()) is a type
+// error on the masked column rather than a silent mismatch; package query
+// adds a note naming the masked columns to such errors.
 //
 // MD5's known weakness is collisions (two chosen inputs with one digest),
 // which give a reader nothing; finding a value from its digest is as
-// infeasible as with SHA-256. What neither digest stops is guessing:
-// anyone who can query can compute the pseudonym of 'ann@example.org'
-// and look for it, and values from a small domain (emails, phone numbers,
-// names) can be tried by the million. A mask whose pseudonyms must not be
-// guessed needs a salt the readers never see; the default pii mask has
-// none, so it hides values from a glance, not from a determined reader.
-// Rejected: DuckDB's hash() (64 bits made for hash tables, not meant to
-// be one-way, and colliding within a few billion values), HMAC, which
-// costs two digests per value, and a Go function registered with DuckDB,
-// which measured twice as slow as MD5 for the per-row calls.
+// infeasible as with SHA-256. What neither digest stops is guessing: anyone
+// who can query can compute the pseudonym of 'ann@example.org' and look for
+// it, and values from a small domain (emails, phone numbers, names) can be
+// tried by the million. A mask whose pseudonyms must not be guessed needs a
+// salt the readers never see; the default pii mask has none, so it hides
+// values from a glance, not from a determined reader. Rejected: DuckDB's
+// hash() (64 bits made for hash tables, not meant to be one-way, and
+// colliding within a few billion values), HMAC, which costs two digests per
+// value, and a Go function registered with DuckDB, whose per-row calls made
+// the query twice as slow as MD5 did.
 //
 // Masks cost only what a query reads: the masked view is inlined into the
 // query, so a column the query does not name is never read from the
