@@ -183,13 +183,14 @@ func reconcileAndReport(ctx context.Context, g *globals, c *controller.Controlle
 	var failed []string
 	for _, oc := range outcomes {
 		switch {
-		case !oc.Ready && only != nil && !only[oc.Ref]:
-			if oc.Changed {
+		case !oc.Ready:
+			ours := only == nil || only[oc.Ref]
+			if ours || oc.Changed {
 				fmt.Fprintf(g.streams.Err, "%s: not ready: %s: %s\n", strings.ToLower(oc.Ref.String()), oc.Reason, oc.Message)
 			}
-		case !oc.Ready:
-			fmt.Fprintf(g.streams.Err, "%s: not ready: %s: %s\n", strings.ToLower(oc.Ref.String()), oc.Reason, oc.Message)
-			failed = append(failed, oc.Ref.String())
+			if ours {
+				failed = append(failed, oc.Ref.String())
+			}
 		case oc.Changed && !g.quiet:
 			fmt.Fprintf(g.streams.Err, "%s: %s\n", strings.ToLower(oc.Ref.String()), oc.Action)
 		}
